@@ -1,0 +1,3 @@
+from taocun.cli import main
+
+main()
