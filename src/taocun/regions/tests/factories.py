@@ -27,7 +27,7 @@ class HouseholdFactory(factory.django.DjangoModelFactory):
 
 def small_tree() -> SimpleNamespace:
     """Real codes and names from the NBS table (2016): Zhejiang › Jinhua › Yiwu, and one
-    township of Heze's Cao county for a second county scope."""
+    township of Heze's Cao county (a second county scope; its village has no households count)."""
 
     def make(code, name, level, parent=None, **extra):
         return DivisionFactory(code=code, name=name, level=level, parent=parent, **extra)
@@ -35,18 +35,18 @@ def small_tree() -> SimpleNamespace:
     zhejiang = make("330000000000", "浙江省", Level.PROVINCE)
     jinhua = make("330700000000", "金华市", Level.PREFECTURE, zhejiang)
     yiwu = make("330782000000", "义乌市", Level.COUNTY, jinhua)
-    jiangdong = make("330782003000", "江东街道", Level.TOWNSHIP, yiwu)
-    qingyanliu = make("330782003206", "青岩刘村委会", Level.VILLAGE, jiangdong,
-                      ur_code="111", households=1500, lat=29.30, lon=120.10)
-    houzhai = make("330782104000", "后宅街道", Level.TOWNSHIP, yiwu)
-    village_b = make("330782104201", "李祖村委会", Level.VILLAGE, houzhai, ur_code="220", households=320)
+    choujiang = make("330782003000", "稠江街道", Level.TOWNSHIP, yiwu)
+    qianchang = make("330782003210", "前仓村委会", Level.VILLAGE, choujiang,
+                     ur_code="220", households=1500, lat=29.27, lon=120.03)
+    houzhai = make("330782005000", "后宅街道", Level.TOWNSHIP, yiwu)
+    lizu = make("330782005219", "李祖村委会", Level.VILLAGE, houzhai, ur_code="220", households=320)
     shandong = make("370000000000", "山东省", Level.PROVINCE)
     heze = make("371700000000", "菏泽市", Level.PREFECTURE, shandong)
     caoxian = make("371721000000", "曹县", Level.COUNTY, heze, poverty="provincial")
-    daji = make("371721108000", "大集镇", Level.TOWNSHIP, caoxian)
-    dingzhuang = make("371721108205", "丁楼村委会", Level.VILLAGE, daji, ur_code="220", households=380)
+    daji = make("371721121000", "曹县大集镇", Level.TOWNSHIP, caoxian)
+    dinglou = make("371721121227", "丁楼村民委员会", Level.VILLAGE, daji, ur_code="220")
     return SimpleNamespace(
-        zhejiang=zhejiang, jinhua=jinhua, yiwu=yiwu, jiangdong=jiangdong, qingyanliu=qingyanliu,
-        houzhai=houzhai, village_b=village_b, shandong=shandong, heze=heze, caoxian=caoxian,
-        daji=daji, dingzhuang=dingzhuang,
+        zhejiang=zhejiang, jinhua=jinhua, yiwu=yiwu, choujiang=choujiang, qianchang=qianchang,
+        houzhai=houzhai, lizu=lizu, shandong=shandong, heze=heze, caoxian=caoxian,
+        daji=daji, dinglou=dinglou,
     )
