@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "taocun.regions",
     "taocun.accounts",
     "taocun.web",
+    "taocun.demo",
 ]
 
 MIDDLEWARE = [

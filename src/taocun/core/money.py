@@ -50,7 +50,11 @@ class Money:
             raise TypeError("Money.parse refuses floats; pass a string or a Decimal")
         if isinstance(text, int) and not isinstance(text, bool):
             return cls(text * 100, currency)
-        raw = str(text).strip().lstrip("¥").strip()
+        raw = str(text).strip()
+        sign = ""
+        if raw[:1] in "+-" and raw[1:2] == "¥":
+            sign, raw = raw[0], raw[1:]
+        raw = sign + raw.removeprefix("¥").strip()
         if isinstance(text, str) and not _YUAN.match(raw):
             raise ValidationError(
                 _("%(value)s is not an amount in yuan") % {"value": text}, field=field

@@ -1,6 +1,7 @@
 """Reads of the region registry, shared by pages, the API and the CLI."""
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from taocun.core.errors import NotFound, ValidationError
 from taocun.regions.codes import PREFIX_LENGTH, is_valid_code
@@ -11,10 +12,12 @@ SEARCH_LIMIT_MAX = 100
 
 def division_get(*, code: str) -> Division:
     if not is_valid_code(code):
-        raise ValidationError(f"{code!r} is not a 12-digit division code", field="code")
+        raise ValidationError(
+            _("%(code)s is not a 12-digit division code") % {"code": repr(code)}, field="code"
+        )
     division = Division.objects.select_related("parent").filter(code=code).first()
     if division is None:
-        raise NotFound(f"No division with code {code}", field="code")
+        raise NotFound(_("No division with code %(code)s") % {"code": code}, field="code")
     return division
 
 
@@ -58,11 +61,13 @@ def division_search(*, query: str, level: str | None = None, limit: int = 20) ->
     """Divisions whose Chinese name contains the query, top levels first."""
     query = (query or "").strip()
     if not query:
-        raise ValidationError("Type part of a name to search", field="q")
+        raise ValidationError(_("Type part of a name to search"), field="q")
     if len(query) > 50:
-        raise ValidationError("The search text is too long (50 characters at most)", field="q")
+        raise ValidationError(
+            _("The search text is too long (50 characters at most)"), field="q"
+        )
     if level and level not in Level.values:
-        raise ValidationError(f"Unknown level {level!r}", field="level")
+        raise ValidationError(_("Unknown level %(level)r") % {"level": level}, field="level")
     limit = max(1, min(int(limit), SEARCH_LIMIT_MAX))
     queryset = Division.objects.select_related("parent").filter(
         Q(name__contains=query) | Q(code=query)
@@ -81,3 +86,19 @@ def division_search(*, query: str, level: str | None = None, limit: int = 20) ->
 
 def village_households(*, village: Division) -> QuerySet[Household]:
     return Household.objects.filter(village=village).order_by("id")
+
+
+def division_villages_under(*, prefixes: list[str]) -> QuerySet[Division]:
+    """Villages whose codes start with any of ``prefixes`` (a user's scope), with their
+    registered household counts; none when ``prefixes`` is empty."""
+    if not prefixes:
+        return Division.objects.none()
+    under = Q()
+    for prefix in prefixes:
+        under |= Q(code__startswith=prefix)
+    return (
+        Division.objects.filter(under, level=Level.VILLAGE)
+        .select_related("parent")
+        .annotate(registered_households=Count("household_set"))
+        .order_by("code")
+    )

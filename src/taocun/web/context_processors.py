@@ -1,18 +1,47 @@
-"""Navigation by role: each role sees the sections it can use."""
+"""Navigation by role: each role sees the sections it can use, and only sections that exist.
+
+Sections for sellers, buyers, lenders and enterprise representatives (shops, orders, loans,
+pairings) appear here as their apps land; until then those roles see the public sections.
+"""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from taocun.accounts.models import Role
 
+# Roles that may look at household registers (their scope is checked on every page).
+HOUSEHOLD_ROLES = {Role.AGENT, Role.OFFICER, Role.PROGRAM_ADMIN}
+
 
 def navigation(request) -> dict:
-    items = [(_("Home"), reverse("web:home")), (_("Regions"), reverse("regions:browse"))]
+    """``nav_items`` (label, url, current) for the header and ``user_role_labels``."""
+    items = [
+        (_("Home"), reverse("web:home"), "web:home"),
+        (_("Regions"), reverse("regions:browse"), "regions:"),
+        (_("Search"), reverse("regions:search"), "regions:search"),
+    ]
+    role_labels: list[str] = []
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         roles = user.roles
-        if roles & {Role.AGENT, Role.OFFICER, Role.PROGRAM_ADMIN}:
-            items.append((_("Households"), reverse("regions:my_households")))
+        role_labels = [str(Role(role).label) for role in Role.values if role in roles]
+        if roles & HOUSEHOLD_ROLES or user.is_superuser:
+            items.append((_("My villages"), reverse("regions:my_households"), "regions:my_"))
         if user.is_staff:
-            items.append((_("Administration"), reverse("admin:index")))
-    return {"nav_items": items}
+            items.append((_("Administration"), reverse("admin:index"), "admin:"))
+    match = getattr(request, "resolver_match", None)
+    here = f"{match.namespace}:{match.url_name}" if match and match.namespace else ""
+    current = _current_key([key for _label, _url, key in items], here)
+    return {
+        "nav_items": [
+            {"label": label, "url": url, "current": key == current}
+            for label, url, key in items
+        ],
+        "user_role_labels": role_labels,
+    }
+
+
+def _current_key(keys: list[str], here: str) -> str:
+    """The most specific nav key matching the current view name (a prefix match)."""
+    matching = [key for key in keys if here.startswith(key)]
+    return max(matching, key=len) if matching else ""

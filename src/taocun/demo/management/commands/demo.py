@@ -1,0 +1,30 @@
+from django.core.management import call_command
+
+from taocun.core.commands import TaocunCommand
+from taocun.demo.services import demo_load
+
+
+class Command(TaocunCommand):
+    help = "Load the demo data into the configured database (idempotent) and serve it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--seed", type=int, default=2016)
+        parser.add_argument("--no-serve", action="store_true", help="load the data and stop")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, host, port, seed, no_serve, no_progress, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        summary = demo_load(seed=seed, progress=not no_progress)
+        self.stdout.write(
+            f"Demo data ready: {summary.divisions} divisions, "
+            f"{summary.households_registered} new households registered.\n"
+            "Demo logins (phone / password / role):"
+        )
+        for phone, password, role in summary.accounts:
+            self.stdout.write(f"  {phone}  {password}  {role}")
+        if no_serve:
+            return
+        self.stdout.write(f"Serving taocun at http://{host}:{port}/  (Ctrl-C to stop)")
+        call_command("runserver", f"{host}:{port}", use_reloader=False)

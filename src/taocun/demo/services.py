@@ -1,0 +1,161 @@
+"""Demo data: a real slice of the division tree, invented households, one account per role.
+
+Everything is deterministic for a given seed and loading twice changes nothing. Numbers the
+real tables do not have (households per village, poverty designations, household
+registries) are invented and flagged ``demo_invented`` so the UI can say so.
+"""
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from taocun.accounts.models import Role, User
+from taocun.accounts.services import role_grant, user_sign_up
+from taocun.core.commands import progress_bar
+from taocun.core.services import audit_record
+from taocun.regions.importing import divisions_import
+from taocun.regions.models import Division, Household, Level
+from taocun.regions.services import county_designate_poverty, household_register
+
+DEMO_DIVISIONS = Path(__file__).parent / "data" / "divisions-demo.csv.gz"
+DEMO_PASSWORD = "taocun-demo-2026"
+
+# Invented for the demo; the real designations are not in the division table.
+DEMO_POVERTY = {
+    "510824000000": ("national", 2018),  # 苍溪县
+    "130532000000": ("national", 2019),  # 平乡县
+    "371721000000": ("provincial", 2017),  # 曹县
+    "320324000000": ("provincial", 2017),  # 睢宁县
+}
+DEMO_TOWNSHIP = "371721121000"  # 曹县大集镇: the agent's station area
+DEMO_COUNTY = "371721000000"  # 曹县: the officer's county
+DEMO_SELLER_VILLAGE = "371721121227"  # 丁楼村
+HOUSEHOLD_VILLAGES_PER_COUNTY = 3
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建国建华玉兰桂兰志强春梅海燕红梅金凤德明文华国庆"
+
+ACCOUNTS = [
+    # phone, display name, role, scope code
+    ("+8613800000001", "城市买家 Buyer", Role.BUYER, None),
+    ("+8613800000002", "丁楼卖家 Seller", Role.SELLER, None),
+    ("+8613800000003", "大集镇服务站 Agent", Role.AGENT, DEMO_TOWNSHIP),
+    ("+8613800000004", "曹县干部 Officer", Role.OFFICER, DEMO_COUNTY),
+    ("+8613800000005", "农村信贷 Lender", Role.LENDER, None),
+    ("+8613800000006", "项目管理 Program admin", Role.PROGRAM_ADMIN, None),
+    ("+8613800000007", "帮扶企业 Enterprise", Role.ENTERPRISE_REP, None),
+]
+
+
+@dataclass
+class DemoSummary:
+    divisions: int = 0
+    villages_with_households_count: int = 0
+    households_registered: int = 0
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _name(rng: random.Random) -> str:
+    given_len = rng.choice((1, 2, 2))
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(given_len))
+
+
+def _invent_household_counts(rng: random.Random, progress: bool) -> int:
+    """Give every village without a households count an invented one, flagged as such."""
+    villages = list(
+        Division.objects.filter(level=Level.VILLAGE, households__isnull=True).only("code")
+    )
+    with progress_bar(total=len(villages), unit="village", desc="households counts",
+                      disable=not progress) as bar:
+        for village in villages:
+            # Residents' committees are larger than village committees.
+            village.households = (
+                rng.randint(300, 3000) if village.committee_kind.startswith("residents")
+                else rng.randint(120, 1500)
+            )
+            village.demo_invented = True
+            bar.update(1)
+    Division.objects.bulk_update(villages, ["households", "demo_invented"], batch_size=500)
+    return len(villages)
+
+
+def _register_households(rng: random.Random, progress: bool) -> int:
+    counties = Division.objects.filter(level=Level.COUNTY).order_by("code")
+    villages: list[Division] = []
+    for county in counties:
+        candidates = list(
+            Division.objects.filter(level=Level.VILLAGE, code__startswith=county.code[:6])
+            .order_by("code")
+        )
+        candidates = [v for v in candidates if v.is_village_committee]
+        villages += rng.sample(candidates, min(HOUSEHOLD_VILLAGES_PER_COUNTY, len(candidates)))
+    seller_village = Division.objects.filter(code=DEMO_SELLER_VILLAGE).first()
+    if seller_village and seller_village not in villages:
+        villages.append(seller_village)
+    created = 0
+    with progress_bar(total=len(villages), unit="village", desc="household registry",
+                      disable=not progress) as bar:
+        for village in villages:
+            if Household.objects.filter(village=village).exists():
+                bar.update(1)
+                continue
+            poor_county = village.code[:6].ljust(12, "0") in DEMO_POVERTY
+            for _ in range(rng.randint(25, 40)):
+                members = rng.randint(1, 7)
+                poor = rng.random() < (0.25 if poor_county else 0.06)
+                since = rng.choice((2014, 2015, 2016)) if poor else None
+                exited = rng.choice((None, 2017, 2018, 2019, 2020)) if poor else None
+                household_register(
+                    actor=None,
+                    village=village,
+                    head_name=_name(rng),
+                    members=members,
+                    members_away=rng.randint(0, max(0, members - 1)),
+                    registered_poor=poor,
+                    poor_since_year=since,
+                    poverty_exit_year=exited,
+                )
+                created += 1
+            bar.update(1)
+    return created
+
+
+def _demo_accounts() -> list[tuple[str, str, str]]:
+    accounts = []
+    seller_household = (
+        Household.objects.filter(village_id=DEMO_SELLER_VILLAGE).order_by("id").first()
+    )
+    for phone, name, role, scope in ACCOUNTS:
+        user = User.objects.filter(phone=phone).first() or user_sign_up(
+            phone=phone, password=DEMO_PASSWORD, display_name=name
+        )
+        region = Division.objects.get(code=scope) if scope else None
+        role_grant(actor=None, user=user, role=role, region=region)
+        if role == Role.SELLER and seller_household and user.household_id is None:
+            User.objects.filter(pk=user.pk).update(household=seller_household)
+        if role == Role.PROGRAM_ADMIN and not user.is_staff:
+            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+        accounts.append((phone, DEMO_PASSWORD, str(role.label)))
+    return accounts
+
+
+def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
+    """Load the demo data into the configured database. Idempotent."""
+    rng = random.Random(seed)
+    summary = DemoSummary()
+    report = divisions_import(path=DEMO_DIVISIONS, max_errors=10, progress=progress)
+    summary.divisions = report.rows
+    with transaction.atomic():
+        for code, (poverty, exit_year) in DEMO_POVERTY.items():
+            county = Division.objects.get(code=code)
+            if not county.poverty:
+                county_designate_poverty(actor=None, county=county, poverty=poverty,
+                                         exit_year=exit_year, demo_invented=True)
+        summary.villages_with_households_count = _invent_household_counts(rng, progress)
+        summary.households_registered = _register_households(rng, progress)
+        summary.accounts = _demo_accounts()
+        audit_record(actor="demo", action="demo.load", object_type="demo", object_id=seed,
+                     after={"households": summary.households_registered})
+    return summary
