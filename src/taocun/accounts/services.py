@@ -76,7 +76,8 @@ def user_login(*, request, phone: str, password: str) -> User:
     try:
         key = normalize_phone(phone)
     except ValidationError:
-        key = str(phone)[:32]
+        # NUL removed: PostgreSQL refuses it in text, and the key is stored below.
+        key = str(phone).replace("\x00", "")[:32]
     if _recent_failures(phone=key, ip_address=ip_address) >= settings.LOGIN_FAILURE_LIMIT:
         minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
         raise Throttled(
@@ -144,10 +145,12 @@ def api_token_user(raw: str) -> User | None:
 
 
 @transaction.atomic
-def api_token_revoke(*, user: User, token_id: int) -> None:
+def api_token_revoke(*, user: User, token_id: int) -> bool:
+    """Revoke one of ``user``'s active tokens; False when there is no such token."""
     updated = ApiToken.objects.filter(
         Q(pk=token_id) & Q(user=user) & Q(revoked_at__isnull=True)
     ).update(revoked_at=timezone.now())
     if updated:
         audit_record(actor=user, action="api_token.revoke", object_type="accounts.apitoken",
                      object_id=token_id)
+    return bool(updated)
