@@ -143,7 +143,6 @@ def _demo_accounts() -> list[tuple[str, str, str]]:
 
 def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
     """Load the demo data into the configured database. Idempotent."""
-    rng = random.Random(seed)
     summary = DemoSummary()
     report = divisions_import(path=DEMO_DIVISIONS, max_errors=10, progress=progress)
     summary.divisions = report.rows
@@ -153,8 +152,14 @@ def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
             if not county.poverty:
                 county_designate_poverty(actor=None, county=county, poverty=poverty,
                                          exit_year=exit_year, demo_invented=True)
-        summary.villages_with_households_count = _invent_household_counts(rng, progress)
-        summary.households_registered = _register_households(rng, progress)
+        # One generator per step, so what a step invents does not depend on what earlier
+        # steps had left to do (a second load skips them): loading stays idempotent.
+        summary.villages_with_households_count = _invent_household_counts(
+            random.Random(f"{seed}:households-counts"), progress
+        )
+        summary.households_registered = _register_households(
+            random.Random(f"{seed}:household-registry"), progress
+        )
         summary.accounts = _demo_accounts()
         audit_record(actor="demo", action="demo.load", object_type="demo", object_id=seed,
                      after={"households": summary.households_registered})

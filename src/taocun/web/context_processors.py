@@ -14,18 +14,21 @@ HOUSEHOLD_ROLES = {Role.AGENT, Role.OFFICER, Role.PROGRAM_ADMIN}
 
 
 def navigation(request) -> dict:
-    """``nav_items`` (label, url, current) for the header and ``user_role_labels``."""
+    """``nav_items`` for the header, the user's role labels, and whether the user may
+    look at household registers at all (each village is still checked on its page)."""
     items = [
         (_("Home"), reverse("web:home"), "web:home"),
         (_("Regions"), reverse("regions:browse"), "regions:"),
         (_("Search"), reverse("regions:search"), "regions:search"),
     ]
     role_labels: list[str] = []
+    sees_households = False
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         roles = user.roles
         role_labels = [str(Role(role).label) for role in Role.values if role in roles]
-        if roles & HOUSEHOLD_ROLES or user.is_superuser:
+        sees_households = bool(roles & HOUSEHOLD_ROLES) or user.is_superuser
+        if sees_households:
             items.append((_("My villages"), reverse("regions:my_households"), "regions:my_"))
         if user.is_staff:
             items.append((_("Administration"), reverse("admin:index"), "admin:"))
@@ -34,10 +37,10 @@ def navigation(request) -> dict:
     current = _current_key([key for _label, _url, key in items], here)
     return {
         "nav_items": [
-            {"label": label, "url": url, "current": key == current}
-            for label, url, key in items
+            {"label": label, "url": url, "current": key == current} for label, url, key in items
         ],
         "user_role_labels": role_labels,
+        "user_sees_households": sees_households,
     }
 
 
