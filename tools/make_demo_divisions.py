@@ -19,9 +19,10 @@ COUNTIES = ("330782", "320324", "371721", "130534", "130532", "510824")
 
 def main(source: str, destination: str) -> None:
     keep_exact = {c[:2].ljust(12, "0") for c in COUNTIES} | {c[:4].ljust(12, "0") for c in COUNTIES}
-    with gzip.open(source, "rt", encoding="utf-8", newline="") as src, gzip.open(
-        destination, "wt", encoding="utf-8", newline="", compresslevel=9
-    ) as dst:
+    with (
+        gzip.open(source, "rt", encoding="utf-8", newline="") as src,
+        gzip.open(destination, "wt", encoding="utf-8", newline="", compresslevel=9) as dst,
+    ):
         reader = csv.reader(src)
         writer = csv.writer(dst, lineterminator="\n")
         writer.writerow(next(reader))

@@ -6,7 +6,7 @@ Getting a token is the one endpoint that takes a password, so it goes through
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 
 from taocun.accounts import services
 from taocun.accounts.schemas import MeOut, TokenCreateIn, TokenCreateOut
@@ -16,27 +16,30 @@ router = Router()
 
 
 @router.post("/auth/token", response={201: TokenCreateOut}, auth=None, summary="Get a token")
-def token_create(request: HttpRequest, payload: TokenCreateIn) -> tuple[int, dict]:
+def token_create(request: HttpRequest, payload: TokenCreateIn) -> Status:
     """No session and no CSRF token needed: the phone and password are the credentials."""
     user = services.user_login(request=request, phone=payload.phone, password=payload.password)
     token, raw = services.api_token_create(user=user, name=payload.name)
-    return 201, {
-        "id": token.pk,
-        "token": raw,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": token.created_at,
-    }
+    return Status(
+        201,
+        {
+            "id": token.pk,
+            "token": raw,
+            "name": token.name,
+            "prefix": token.prefix,
+            "created_at": token.created_at,
+        },
+    )
 
 
 @router.delete("/auth/token/{token_id}", response={204: None}, summary="Revoke a token")
-def token_revoke(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def token_revoke(request: HttpRequest, token_id: int) -> Status:
     """Only the token's owner can revoke it; someone else's token is "not found"."""
     if not services.api_token_revoke(user=request.auth, token_id=token_id):
         raise NotFound(
             _("You have no active token with id %(id)d.") % {"id": token_id}, field="token_id"
         )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", response=MeOut, summary="The caller")

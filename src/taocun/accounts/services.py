@@ -43,13 +43,17 @@ def user_sign_up(
         raise ValidationError(_("This phone number already has an account."), field="phone")
     display_name = display_name.strip()
     if len(display_name) > 50:
-        raise ValidationError(_("The display name is too long (50 characters at most)."), field="display_name")
+        raise ValidationError(
+            _("The display name is too long (50 characters at most)."), field="display_name"
+        )
     user = User(phone=phone, display_name=display_name)
     _check_password(password, user)
     user.set_password(password)
     user.save()
     RoleGrant.objects.create(user=user, role=Role.BUYER)
-    audit_record(actor=user, action="user.sign_up", obj=user, after={"phone": phone}, ip_address=ip_address)
+    audit_record(
+        actor=user, action="user.sign_up", obj=user, after={"phone": phone}, ip_address=ip_address
+    )
     return user
 
 
@@ -86,15 +90,22 @@ def user_login(*, request, phone: str, password: str) -> User:
     user = authenticate(request, phone=phone, password=password)
     if user is None:
         LoginFailure.objects.create(phone=key, ip_address=ip_address)
-        audit_record(actor=None, action="user.login_failed", object_type="accounts.user",
-                     object_id=key, ip_address=ip_address)
+        audit_record(
+            actor=None,
+            action="user.login_failed",
+            object_type="accounts.user",
+            object_id=key,
+            ip_address=ip_address,
+        )
         raise NotAuthenticated(_("Wrong phone number or password."), code="bad_credentials")
     LoginFailure.objects.filter(phone=key).delete()
     return user
 
 
 @transaction.atomic
-def role_grant(*, actor: User | None, user: User, role: str, region: Division | None = None) -> RoleGrant:
+def role_grant(
+    *, actor: User | None, user: User, role: str, region: Division | None = None
+) -> RoleGrant:
     """Give ``user`` a role, scoped to ``region`` where the role is regional."""
     if role not in Role.values:
         raise ValidationError(_("Unknown role %(role)s") % {"role": role}, field="role")
@@ -109,8 +120,12 @@ def role_grant(*, actor: User | None, user: User, role: str, region: Division | 
         region = None
     grant, created = RoleGrant.objects.get_or_create(user=user, role=role, region=region)
     if created:
-        audit_record(actor=actor, action="role.grant", obj=user,
-                     after={"role": role, "region": region.code if region else None})
+        audit_record(
+            actor=actor,
+            action="role.grant",
+            obj=user,
+            after={"role": role, "region": region.code if region else None},
+        )
     user.__dict__.pop("_roles_cache", None)
     return grant
 
@@ -151,6 +166,10 @@ def api_token_revoke(*, user: User, token_id: int) -> bool:
         Q(pk=token_id) & Q(user=user) & Q(revoked_at__isnull=True)
     ).update(revoked_at=timezone.now())
     if updated:
-        audit_record(actor=user, action="api_token.revoke", object_type="accounts.apitoken",
-                     object_id=token_id)
+        audit_record(
+            actor=user,
+            action="api_token.revoke",
+            object_type="accounts.apitoken",
+            object_id=token_id,
+        )
     return bool(updated)

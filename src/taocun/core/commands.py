@@ -19,7 +19,9 @@ class TaocunCommand(BaseCommand):
 
 
 @contextmanager
-def progress_bar(*, total: int | None, unit: str, desc: str, disable: bool = False) -> Iterator[tqdm]:
+def progress_bar(
+    *, total: int | None, unit: str, desc: str, disable: bool = False
+) -> Iterator[tqdm]:
     """A tqdm bar on stderr; ``disable`` for quiet runs (``--no-progress``)."""
     bar = tqdm(total=total, unit=unit, unit_scale=True, desc=desc, disable=disable, leave=True)
     try:

@@ -43,7 +43,8 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        target = f"{self.object_type}:{self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {target}"
 
     def save(self, *args, **kwargs):
         # Append-only: an existing entry is never rewritten.

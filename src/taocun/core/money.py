@@ -41,7 +41,9 @@ class Money:
             raise ValidationError(_("The amount is too large."), field="amount")
 
     @classmethod
-    def parse(cls, text: str | Decimal | int, currency: str = "CNY", *, field: str = "amount") -> Money:
+    def parse(
+        cls, text: str | Decimal | int, currency: str = "CNY", *, field: str = "amount"
+    ) -> Money:
         """Parse a yuan amount ("1234.5", "1,234.50", Decimal, int yuan) into fen.
 
         More than two decimals is an error rather than a silent rounding.
@@ -66,7 +68,9 @@ class Money:
                 _("%(value)s is not an amount in yuan") % {"value": text}, field=field
             ) from None
         if not value.is_finite():
-            raise ValidationError(_("%(value)s is not an amount in yuan") % {"value": text}, field=field)
+            raise ValidationError(
+                _("%(value)s is not an amount in yuan") % {"value": text}, field=field
+            )
         fen = value * 100
         if fen != fen.to_integral_value():
             raise ValidationError(

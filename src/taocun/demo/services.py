@@ -34,8 +34,15 @@ DEMO_COUNTY = "371721000000"  # 曹县: the officer's county
 DEMO_SELLER_VILLAGE = "371721121227"  # 丁楼村
 HOUSEHOLD_VILLAGES_PER_COUNTY = 3
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建国建华玉兰桂兰志强春梅海燕红梅金凤德明文华国庆"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建国建华玉兰桂兰志强春梅海燕"
+    "红梅金凤德明文华国庆"
+)
 
 ACCOUNTS = [
     # phone, display name, role, scope code
@@ -67,12 +74,14 @@ def _invent_household_counts(rng: random.Random, progress: bool) -> int:
     villages = list(
         Division.objects.filter(level=Level.VILLAGE, households__isnull=True).only("code")
     )
-    with progress_bar(total=len(villages), unit="village", desc="households counts",
-                      disable=not progress) as bar:
+    with progress_bar(
+        total=len(villages), unit="village", desc="households counts", disable=not progress
+    ) as bar:
         for village in villages:
             # Residents' committees are larger than village committees.
             village.households = (
-                rng.randint(300, 3000) if village.committee_kind.startswith("residents")
+                rng.randint(300, 3000)
+                if village.committee_kind.startswith("residents")
                 else rng.randint(120, 1500)
             )
             village.demo_invented = True
@@ -86,8 +95,9 @@ def _register_households(rng: random.Random, progress: bool) -> int:
     villages: list[Division] = []
     for county in counties:
         candidates = list(
-            Division.objects.filter(level=Level.VILLAGE, code__startswith=county.code[:6])
-            .order_by("code")
+            Division.objects.filter(level=Level.VILLAGE, code__startswith=county.code[:6]).order_by(
+                "code"
+            )
         )
         candidates = [v for v in candidates if v.is_village_committee]
         villages += rng.sample(candidates, min(HOUSEHOLD_VILLAGES_PER_COUNTY, len(candidates)))
@@ -95,8 +105,9 @@ def _register_households(rng: random.Random, progress: bool) -> int:
     if seller_village and seller_village not in villages:
         villages.append(seller_village)
     created = 0
-    with progress_bar(total=len(villages), unit="village", desc="household registry",
-                      disable=not progress) as bar:
+    with progress_bar(
+        total=len(villages), unit="village", desc="household registry", disable=not progress
+    ) as bar:
         for village in villages:
             if Household.objects.filter(village=village).exists():
                 bar.update(1)
@@ -150,8 +161,13 @@ def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
         for code, (poverty, exit_year) in DEMO_POVERTY.items():
             county = Division.objects.get(code=code)
             if not county.poverty:
-                county_designate_poverty(actor=None, county=county, poverty=poverty,
-                                         exit_year=exit_year, demo_invented=True)
+                county_designate_poverty(
+                    actor=None,
+                    county=county,
+                    poverty=poverty,
+                    exit_year=exit_year,
+                    demo_invented=True,
+                )
         # One generator per step, so what a step invents does not depend on what earlier
         # steps had left to do (a second load skips them): loading stays idempotent.
         summary.villages_with_households_count = _invent_household_counts(
@@ -161,6 +177,11 @@ def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
             random.Random(f"{seed}:household-registry"), progress
         )
         summary.accounts = _demo_accounts()
-        audit_record(actor="demo", action="demo.load", object_type="demo", object_id=seed,
-                     after={"households": summary.households_registered})
+        audit_record(
+            actor="demo",
+            action="demo.load",
+            object_type="demo",
+            object_id=seed,
+            after={"households": summary.households_registered},
+        )
     return summary

@@ -36,9 +36,12 @@ def access_village_households(*, user, village: Division) -> Division:
     if not getattr(user, "is_authenticated", False):
         raise NotAuthenticated(_("Log in to see households."))
     if village.level != Level.VILLAGE or not _covers(user, village):
-        audit_record(actor=user, action="access.denied", obj=village,
-                     after={"what": "village households"})
-        raise PermissionDenied(_("You may not see the households of %(name)s.") % {"name": village.name})
+        audit_record(
+            actor=user, action="access.denied", obj=village, after={"what": "village households"}
+        )
+        raise PermissionDenied(
+            _("You may not see the households of %(name)s.") % {"name": village.name}
+        )
     return village
 
 
@@ -47,6 +50,9 @@ def access_household(*, user, household: Household) -> Household:
         user.household_id == household.pk or _covers(user, household.village)
     ):
         return household
-    audit_record(actor=user if getattr(user, "is_authenticated", False) else None,
-                 action="access.denied", obj=household)
+    audit_record(
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        action="access.denied",
+        obj=household,
+    )
     raise PermissionDenied(_("You may not see this household."))

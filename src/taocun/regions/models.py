@@ -102,9 +102,7 @@ class Household(TimeStampedModel):
     members = models.PositiveSmallIntegerField(
         _("members"), validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
-    members_away = models.PositiveSmallIntegerField(
-        _("members working away from home"), default=0
-    )
+    members_away = models.PositiveSmallIntegerField(_("members working away from home"), default=0)
     registered_poor = models.BooleanField(_("registered poor (建档立卡)"), default=False)
     poor_since_year = models.PositiveSmallIntegerField(
         _("registered poor since"), null=True, blank=True

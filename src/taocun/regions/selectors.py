@@ -30,9 +30,8 @@ def division_ancestors(*, division: Division) -> list[Division]:
     candidates = {
         d.code: d
         for d in Division.objects.filter(
-            code__in={
-                division.code[:n].ljust(12, "0") for n in PREFIX_LENGTH.values()
-            } | ({parent_code} if parent_code else set())
+            code__in={division.code[:n].ljust(12, "0") for n in PREFIX_LENGTH.values()}
+            | ({parent_code} if parent_code else set())
         )
     }
     while parent_code and parent_code in candidates:
@@ -43,8 +42,10 @@ def division_ancestors(*, division: Division) -> list[Division]:
 
 def division_children(*, parent: Division | None) -> QuerySet[Division]:
     """Children of a division (provinces when ``parent`` is None) with their child counts."""
-    queryset = Division.objects.filter(parent=parent) if parent else Division.objects.filter(
-        level=Level.PROVINCE
+    queryset = (
+        Division.objects.filter(parent=parent)
+        if parent
+        else Division.objects.filter(level=Level.PROVINCE)
     )
     return queryset.annotate(children_count=Count("children")).order_by("code")
 
@@ -65,9 +66,7 @@ def division_search(*, query: str, level: str | None = None, limit: int = 20) ->
     if "\x00" in query:
         raise ValidationError("The search text contains a NUL character", field="q")
     if len(query) > 50:
-        raise ValidationError(
-            _("The search text is too long (50 characters at most)"), field="q"
-        )
+        raise ValidationError(_("The search text is too long (50 characters at most)"), field="q")
     if level and level not in Level.values:
         raise ValidationError(_("Unknown level %(level)r") % {"level": level}, field="level")
     limit = max(1, min(int(limit), SEARCH_LIMIT_MAX))

@@ -10,13 +10,22 @@ from taocun.core.models import AuditEntry
 
 
 @pytest.mark.parametrize(
-    "text", ["13800138000", "+86 138 0013 8000", "0086-138-0013-8000", "86 13800138000", "(+86)13800138000"]
+    "text",
+    [
+        "13800138000",
+        "+86 138 0013 8000",
+        "0086-138-0013-8000",
+        "86 13800138000",
+        "(+86)13800138000",
+    ],
 )
 def test_phone_spellings_normalise(text):
     assert normalize_phone(text) == "+8613800138000"
 
 
-@pytest.mark.parametrize("text", ["", "12345", "12800138000", "+1 415 555 0100", "1380013800a", "138001380001"])
+@pytest.mark.parametrize(
+    "text", ["", "12345", "12800138000", "+1 415 555 0100", "1380013800a", "138001380001"]
+)
 def test_bad_phones_are_refused(text):
     with pytest.raises(ValidationError) as info:
         normalize_phone(text)
@@ -25,7 +34,9 @@ def test_bad_phones_are_refused(text):
 
 @pytest.mark.django_db
 def test_sign_up_creates_a_buyer_with_argon2_and_audits():
-    user = services.user_sign_up(phone="139 1111 2222", password="rice-and-tea-77", display_name="小王")
+    user = services.user_sign_up(
+        phone="139 1111 2222", password="rice-and-tea-77", display_name="小王"
+    )
     assert user.phone == "+8613911112222"
     assert user.password.startswith("argon2")
     assert user.roles == {Role.BUYER}
@@ -35,8 +46,12 @@ def test_sign_up_creates_a_buyer_with_argon2_and_audits():
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("phone", "password", "field"),
-    [("139", "rice-and-tea-77", "phone"), ("13911112222", "123", "password"),
-     ("13911112222", "password", "password"), ("13911112222", "12345678901", "password")],
+    [
+        ("139", "rice-and-tea-77", "phone"),
+        ("13911112222", "123", "password"),
+        ("13911112222", "password", "password"),
+        ("13911112222", "12345678901", "password"),
+    ],
 )
 def test_sign_up_validation_changes_nothing(phone, password, field):
     with pytest.raises(ValidationError) as info:
@@ -72,7 +87,10 @@ def test_successful_login_clears_failures():
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.0.0.9")
     with pytest.raises(NotAuthenticated):
         services.user_login(request=request, phone=user.phone, password="nope")
-    assert services.user_login(request=request, phone=user.phone[3:], password=DEFAULT_PASSWORD) == user
+    assert (
+        services.user_login(request=request, phone=user.phone[3:], password=DEFAULT_PASSWORD)
+        == user
+    )
     assert not LoginFailure.objects.filter(phone=user.phone).exists()
 
 

@@ -8,7 +8,9 @@ from taocun.core.services import audit_record
 @pytest.mark.django_db
 def test_audit_record_keeps_actor_object_and_states():
     user = UserFactory()
-    entry = audit_record(actor=user, action="thing.change", obj=user, before={"a": 1}, after={"a": 2})
+    entry = audit_record(
+        actor=user, action="thing.change", obj=user, before={"a": 1}, after={"a": 2}
+    )
     entry = AuditEntry.objects.get(pk=entry.pk)
     assert entry.actor == user
     assert entry.actor_label == user.phone

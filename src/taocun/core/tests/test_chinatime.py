@@ -2,7 +2,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from taocun.core.chinatime import china_date, china_day_start, china_round, china_year, parse_instant
+from taocun.core.chinatime import (
+    china_date,
+    china_day_start,
+    china_round,
+    china_year,
+    parse_instant,
+)
 
 
 def test_new_year_in_china_comes_eight_hours_before_utc():
@@ -19,8 +25,13 @@ def test_naive_instants_are_refused():
 
 def test_round_with_a_june_cutoff():
     # 2020-06-30 23:30 China time is still in the 2020 round; 2020-07-01 00:00 starts 2021.
-    assert china_round(datetime(2020, 6, 30, 15, 30, tzinfo=UTC), cutoff_month=6, cutoff_day=30) == 2020
-    assert china_round(datetime(2020, 6, 30, 16, 0, tzinfo=UTC), cutoff_month=6, cutoff_day=30) == 2021
+    assert (
+        china_round(datetime(2020, 6, 30, 15, 30, tzinfo=UTC), cutoff_month=6, cutoff_day=30)
+        == 2020
+    )
+    assert (
+        china_round(datetime(2020, 6, 30, 16, 0, tzinfo=UTC), cutoff_month=6, cutoff_day=30) == 2021
+    )
     assert china_round(datetime(2020, 3, 1, tzinfo=UTC)) == 2020
 
 

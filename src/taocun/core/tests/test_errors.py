@@ -1,6 +1,5 @@
-from django.core.management import CommandError
-
 import pytest
+from django.core.management import CommandError
 
 from taocun.core.commands import TaocunCommand
 from taocun.core.errors import ImportRejected, NotFound, RowError, ValidationError
@@ -8,7 +7,12 @@ from taocun.core.errors import ImportRejected, NotFound, RowError, ValidationErr
 
 def test_error_carries_code_field_and_location():
     error = ValidationError("bad", field="amount", location="orders.csv:12")
-    assert error.as_dict() == {"code": "invalid", "message": "bad", "field": "amount", "location": "orders.csv:12"}
+    assert error.as_dict() == {
+        "code": "invalid",
+        "message": "bad",
+        "field": "amount",
+        "location": "orders.csv:12",
+    }
     assert str(error) == "orders.csv:12, amount: bad"
     assert NotFound("x").http_status == 404
 
@@ -27,7 +31,14 @@ def test_cli_translation_is_a_clean_command_error():
             raise ValidationError("nope", field="x")
 
     with pytest.raises(CommandError) as info:
-        Failing().execute(verbosity=0, no_color=True, force_color=False, skip_checks=True,
-                          traceback=False, stdout=None, stderr=None)
+        Failing().execute(
+            verbosity=0,
+            no_color=True,
+            force_color=False,
+            skip_checks=True,
+            traceback=False,
+            stdout=None,
+            stderr=None,
+        )
     assert str(info.value) == "x: nope"
     assert info.value.returncode == 2

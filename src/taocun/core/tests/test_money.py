@@ -28,7 +28,9 @@ def test_parse_yuan(text, expected):
     assert Money.parse(text).amount_fen == expected
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.234", "1,23.00", "1e5", "NaN", "Infinity", "--1", "1.2.3"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1.234", "1,23.00", "1e5", "NaN", "Infinity", "--1", "1.2.3"]
+)
 def test_parse_rejects_bad_amounts_naming_the_field(text):
     with pytest.raises(ValidationError) as info:
         Money.parse(text, field="amount")
@@ -54,7 +56,13 @@ def test_too_large_is_refused():
 
 @pytest.mark.parametrize(
     ("fen_value", "text"),
-    [(123450, "¥1,234.50"), (0, "¥0.00"), (5, "¥0.05"), (-100, "-¥1.00"), (100_000_000_000, "¥1,000,000,000.00")],
+    [
+        (123450, "¥1,234.50"),
+        (0, "¥0.00"),
+        (5, "¥0.05"),
+        (-100, "-¥1.00"),
+        (100_000_000_000, "¥1,000,000,000.00"),
+    ],
 )
 def test_format(fen_value, text):
     assert str(Money(fen_value)) == text

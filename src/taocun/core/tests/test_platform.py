@@ -7,12 +7,18 @@ import sys
 def _taocun(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "taocun", *args],
-        capture_output=True, text=True, check=True, timeout=120, env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
     )
 
 
 def test_default_database_is_sqlite_in_wal_mode_under_var(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"TAOCUN_VAR_DIR": str(tmp_path)}
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {
+        "TAOCUN_VAR_DIR": str(tmp_path)
+    }
     _taocun("migrate", "--verbosity", "0", env=env)
     database = tmp_path / "taocun.sqlite3"
     assert database.exists()

@@ -33,12 +33,22 @@ def test_demo_is_deterministic_and_idempotent():
     demo_load(seed=7, progress=False)
     first = list(Division.objects.filter(level=Level.VILLAGE).values_list("code", "households"))
     households = list(Household.objects.values_list("village_id", "head_name", "members"))
-    counts = (User.objects.count(), Household.objects.count(), AuditEntry.objects.filter(action="role.grant").count())
+    counts = (
+        User.objects.count(),
+        Household.objects.count(),
+        AuditEntry.objects.filter(action="role.grant").count(),
+    )
     demo_load(seed=7, progress=False)
-    assert list(Division.objects.filter(level=Level.VILLAGE).values_list("code", "households")) == first
+    assert (
+        list(Division.objects.filter(level=Level.VILLAGE).values_list("code", "households"))
+        == first
+    )
     assert list(Household.objects.values_list("village_id", "head_name", "members")) == households
-    assert (User.objects.count(), Household.objects.count(),
-            AuditEntry.objects.filter(action="role.grant").count()) == counts
+    assert (
+        User.objects.count(),
+        Household.objects.count(),
+        AuditEntry.objects.filter(action="role.grant").count(),
+    ) == counts
 
 
 @pytest.mark.django_db

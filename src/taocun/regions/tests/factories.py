@@ -36,8 +36,16 @@ def small_tree() -> SimpleNamespace:
     jinhua = make("330700000000", "金华市", Level.PREFECTURE, zhejiang)
     yiwu = make("330782000000", "义乌市", Level.COUNTY, jinhua)
     choujiang = make("330782003000", "稠江街道", Level.TOWNSHIP, yiwu)
-    qianchang = make("330782003210", "前仓村委会", Level.VILLAGE, choujiang,
-                     ur_code="220", households=1500, lat=29.27, lon=120.03)
+    qianchang = make(
+        "330782003210",
+        "前仓村委会",
+        Level.VILLAGE,
+        choujiang,
+        ur_code="220",
+        households=1500,
+        lat=29.27,
+        lon=120.03,
+    )
     houzhai = make("330782005000", "后宅街道", Level.TOWNSHIP, yiwu)
     lizu = make("330782005219", "李祖村委会", Level.VILLAGE, houzhai, ur_code="220", households=320)
     shandong = make("370000000000", "山东省", Level.PROVINCE)
@@ -46,7 +54,16 @@ def small_tree() -> SimpleNamespace:
     daji = make("371721121000", "曹县大集镇", Level.TOWNSHIP, caoxian)
     dinglou = make("371721121227", "丁楼村民委员会", Level.VILLAGE, daji, ur_code="220")
     return SimpleNamespace(
-        zhejiang=zhejiang, jinhua=jinhua, yiwu=yiwu, choujiang=choujiang, qianchang=qianchang,
-        houzhai=houzhai, lizu=lizu, shandong=shandong, heze=heze, caoxian=caoxian,
-        daji=daji, dinglou=dinglou,
+        zhejiang=zhejiang,
+        jinhua=jinhua,
+        yiwu=yiwu,
+        choujiang=choujiang,
+        qianchang=qianchang,
+        houzhai=houzhai,
+        lizu=lizu,
+        shandong=shandong,
+        heze=heze,
+        caoxian=caoxian,
+        daji=daji,
+        dinglou=dinglou,
     )

@@ -10,11 +10,19 @@ from taocun.regions.models import Household
 
 def test_household_register_validates_and_audits(tree):
     household = services.household_register(
-        actor=None, village=tree.qianchang, head_name="王建国", members=5, members_away=2,
-        registered_poor=True, poor_since_year=2015, poverty_exit_year=2019,
+        actor=None,
+        village=tree.qianchang,
+        head_name="王建国",
+        members=5,
+        members_away=2,
+        registered_poor=True,
+        poor_since_year=2015,
+        poverty_exit_year=2019,
     )
     assert household.village == tree.qianchang
-    assert AuditEntry.objects.filter(action="household.register", object_id=str(household.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="household.register", object_id=str(household.pk)
+    ).exists()
 
 
 @pytest.mark.parametrize(
@@ -25,11 +33,19 @@ def test_household_register_validates_and_audits(tree):
         ({"head_name": "  "}, "head_name"),
         ({"poverty_exit_year": 2019}, "poverty_exit_year"),
         ({"registered_poor": True, "poor_since_year": 1700}, "poor_since_year"),
-        ({"registered_poor": True, "poor_since_year": 2018, "poverty_exit_year": 2016}, "poverty_exit_year"),
+        (
+            {"registered_poor": True, "poor_since_year": 2018, "poverty_exit_year": 2016},
+            "poverty_exit_year",
+        ),
     ],
 )
 def test_household_register_refuses_bad_input(tree, kwargs, field):
-    arguments = {"actor": None, "village": tree.qianchang, "head_name": "李秀英", "members": 3} | kwargs
+    arguments = {
+        "actor": None,
+        "village": tree.qianchang,
+        "head_name": "李秀英",
+        "members": 3,
+    } | kwargs
     with pytest.raises(ValidationError) as info:
         services.household_register(**arguments)
     assert info.value.field == field
@@ -42,7 +58,9 @@ def test_households_belong_to_villages_only(tree):
 
 
 def test_poverty_designation_only_on_counties(tree):
-    county = services.county_designate_poverty(actor=None, county=tree.yiwu, poverty="national", exit_year=2018)
+    county = services.county_designate_poverty(
+        actor=None, county=tree.yiwu, poverty="national", exit_year=2018
+    )
     assert (county.poverty, county.poverty_exit_year) == ("national", 2018)
     with pytest.raises(ValidationError):
         services.county_designate_poverty(actor=None, county=tree.choujiang, poverty="national")
@@ -77,9 +95,13 @@ def test_buyer_and_anonymous_are_refused(tree, user_with_role):
 def test_program_admin_sees_everything_and_a_seller_their_household(tree, user_with_role):
     admin = user_with_role(Role.PROGRAM_ADMIN)
     assert access_village_households(user=admin, village=tree.dinglou)
-    household = services.household_register(actor=None, village=tree.dinglou, head_name="丁一", members=3)
+    household = services.household_register(
+        actor=None, village=tree.dinglou, head_name="丁一", members=3
+    )
     seller = user_with_role(Role.SELLER, household=household)
     assert access_household(user=seller, household=household) == household
-    other = services.household_register(actor=None, village=tree.dinglou, head_name="丁二", members=2)
+    other = services.household_register(
+        actor=None, village=tree.dinglou, head_name="丁二", members=2
+    )
     with pytest.raises(PermissionDenied):
         access_household(user=seller, household=other)
