@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "taocun.core",
     "taocun.regions",
     "taocun.accounts",
+    "taocun.sales",
+    "taocun.labels",
     "taocun.web",
     "taocun.demo",
 ]

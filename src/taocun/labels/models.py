@@ -1,0 +1,135 @@
+"""Stored evaluations: one row per run, with its village, town and cluster results.
+
+An evaluation is written whole or not at all: results are inserted in one transaction and
+the run is marked ``done`` in the same transaction. While it runs, only the ``Evaluation``
+row exists (status ``running`` with its progress) so pages can show a progress indicator.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from taocun.core.models import TimeStampedModel
+
+
+class EvaluationStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class Evaluation(TimeStampedModel):
+    rule_set = models.CharField(_("rule set"), max_length=60)
+    rule_set_version = models.CharField(_("rule set version"), max_length=20, blank=True)
+    rule_set_digest = models.CharField(_("rule set digest"), max_length=64, blank=True)
+    round_year = models.PositiveSmallIntegerField(_("round"), null=True, blank=True)
+    cutoff = models.DateField(_("cut-off"))
+    window_start = models.DateField(_("window start"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, default="db")
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=EvaluationStatus.choices,
+        default=EvaluationStatus.QUEUED,
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    progress_note = models.CharField(_("progress note"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    villages_evaluated = models.PositiveIntegerField(_("villages evaluated"), default=0)
+    villages_labeled = models.PositiveIntegerField(_("villages labelled"), default=0)
+    towns_labeled = models.PositiveIntegerField(_("towns labelled"), default=0)
+    clusters = models.PositiveIntegerField(_("clusters"), default=0)
+    sales_fen = models.BigIntegerField(_("sales (fen)"), default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        indexes = [models.Index(fields=["rule_set", "cutoff", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_set} @ {self.cutoff} ({self.status})"
+
+
+class VillageResult(models.Model):
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="villages")
+    village = models.ForeignKey(
+        "regions.Division", on_delete=models.PROTECT, related_name="+", db_column="village_code"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    township_code = models.CharField(_("township code"), max_length=12, db_index=True)
+    county_code = models.CharField(_("county code"), max_length=12, db_index=True)
+    sales_fen = models.BigIntegerField(_("counted sales (fen)"), default=0)
+    all_sales_fen = models.BigIntegerField(_("sales on all platforms (fen)"), default=0)
+    sales_by_platform = models.JSONField(_("sales by platform (fen)"), default=dict)
+    main_platform = models.CharField(_("main platform"), max_length=20, blank=True)
+    active_shops = models.PositiveIntegerField(_("active shops"), default=0)
+    households = models.PositiveIntegerField(_("households"), null=True, blank=True)
+    household_share = models.DecimalField(
+        _("household share"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    eligible = models.BooleanField(_("eligible"), default=True)
+    eligibility_note = models.CharField(_("eligibility"), max_length=200, blank=True)
+    # [{"key": "sales", "passed": true|false|null, "value": …, "threshold": …, "gap": …}, …]
+    criteria = models.JSONField(_("criteria"), default=list)
+    labeled = models.BooleanField(_("labelled"), default=False, db_index=True)
+
+    class Meta:
+        ordering = ["evaluation_id", "village_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "village"], name="labels_village_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {'✓' if self.labeled else '✗'}"
+
+
+class TownResult(models.Model):
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="towns")
+    township = models.ForeignKey(
+        "regions.Division", on_delete=models.PROTECT, related_name="+", db_column="township_code"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    county_code = models.CharField(_("county code"), max_length=12, db_index=True)
+    labeled_villages = models.PositiveIntegerField(_("labelled villages"), default=0)
+    sales_fen = models.BigIntegerField(_("sales (fen)"), default=0)
+    active_shops = models.PositiveIntegerField(_("active shops"), default=0)
+    labeled = models.BooleanField(_("labelled"), default=False, db_index=True)
+    basis = models.CharField(_("basis"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["evaluation_id", "township_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "township"], name="labels_town_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.township_id} {'✓' if self.labeled else '✗'}"
+
+
+class ClusterResult(models.Model):
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="clusters_set"
+    )
+    cluster_id = models.PositiveIntegerField(_("cluster"))
+    villages = models.PositiveIntegerField(_("villages"))
+    sales_fen = models.BigIntegerField(_("sales (fen)"))
+    size_class = models.CharField(_("size class"), max_length=20)
+    village_codes = models.JSONField(_("village codes"), default=list)
+
+    class Meta:
+        ordering = ["evaluation_id", "cluster_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "cluster_id"], name="labels_cluster_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"cluster {self.cluster_id} ({self.villages} villages)"
