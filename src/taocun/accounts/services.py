@@ -1,4 +1,5 @@
-"""Account services: sign-up, throttled login, role grants and API tokens."""
+"""Account services: sign-up, throttled login, role grants, staff flags, household links and
+API tokens."""
 
 import hashlib
 import secrets
@@ -15,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from taocun.accounts.models import ApiToken, LoginFailure, Role, RoleGrant, User
 from taocun.accounts.phones import normalize_phone
-from taocun.core.errors import NotAuthenticated, Throttled, ValidationError
+from taocun.core.errors import NotAuthenticated, NotFound, Throttled, ValidationError
 from taocun.core.services import audit_record
-from taocun.regions.models import Division, Level
+from taocun.regions.models import Division, Household, Level
 
 # Which level of region scopes each regional role.
 ROLE_SCOPE_LEVELS = {
@@ -102,11 +103,9 @@ def user_login(*, request, phone: str, password: str) -> User:
     return user
 
 
-@transaction.atomic
-def role_grant(
-    *, actor: User | None, user: User, role: str, region: Division | None = None
-) -> RoleGrant:
-    """Give ``user`` a role, scoped to ``region`` where the role is regional."""
+def role_scope_check(*, role: str, region: Division | None) -> Division | None:
+    """The scope a grant of ``role`` takes: ``region`` for a regional role (which must be of
+    the right level), None for the others. Shared by the services and the admin's forms."""
     if role not in Role.values:
         raise ValidationError(_("Unknown role %(role)s") % {"role": role}, field="role")
     levels = ROLE_SCOPE_LEVELS.get(role)
@@ -116,8 +115,15 @@ def role_grant(
             % {"role": role, "levels": " / ".join(sorted(levels))},
             field="region",
         )
-    if not levels and region is not None:
-        region = None
+    return region if levels else None
+
+
+@transaction.atomic
+def role_grant(
+    *, actor: User | str | None, user: User, role: str, region: Division | None = None
+) -> RoleGrant:
+    """Give ``user`` a role, scoped to ``region`` where the role is regional."""
+    region = role_scope_check(role=role, region=region)
     grant, created = RoleGrant.objects.get_or_create(user=user, role=role, region=region)
     if created:
         audit_record(
@@ -128,6 +134,83 @@ def role_grant(
         )
     user.__dict__.pop("_roles_cache", None)
     return grant
+
+
+@transaction.atomic
+def role_revoke(
+    *, actor: User | str | None, user: User, role: str, region: Division | None = None
+) -> None:
+    """Take a role (with that scope) away from ``user``.
+
+    Raises NotFound when the user does not hold it, so a typo in a scope is not silently
+    ignored. A regional role needs the scope that was granted; other roles have none.
+    """
+    if role not in Role.values:
+        raise ValidationError(_("Unknown role %(role)s") % {"role": role}, field="role")
+    if role not in ROLE_SCOPE_LEVELS:
+        region = None
+    grant = RoleGrant.objects.filter(user=user, role=role, region=region).first()
+    if grant is None:
+        message = (
+            _("%(phone)s does not hold the %(role)s role for %(code)s.")
+            % {"phone": user.phone, "role": role, "code": region.code}
+            if region is not None
+            else _("%(phone)s does not hold the %(role)s role.")
+            % {"phone": user.phone, "role": role}
+        )
+        raise NotFound(message, field="role")
+    grant.delete()
+    audit_record(
+        actor=actor,
+        action="role.revoke",
+        obj=user,
+        before={"role": role, "region": region.code if region else None},
+    )
+    user.__dict__.pop("_roles_cache", None)
+
+
+@transaction.atomic
+def user_link_household(*, actor: User | str | None, user: User, household: Household) -> User:
+    """Link an account to the household it belongs to (a seller's shop is its household's).
+
+    Linking to the household already linked changes nothing and writes no audit entry.
+    """
+    if user.household_id == household.pk:
+        return user
+    before = {"household": user.household_id}
+    User.objects.filter(pk=user.pk).update(household=household)
+    user.household = household
+    audit_record(
+        actor=actor,
+        action="user.link_household",
+        obj=user,
+        before=before,
+        after={"household": household.pk, "village": household.village_id},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_staff(*, actor: User | str | None, user: User, superuser: bool) -> User:
+    """Let ``user`` into the administration site; ``superuser`` gives every permission.
+
+    Setting the flags a user already has changes nothing and writes no audit entry.
+    """
+    if not user.is_active:
+        raise ValidationError(_("An inactive account cannot be made staff."), field="user")
+    if user.is_staff and user.is_superuser == superuser:
+        return user
+    before = {"is_staff": user.is_staff, "is_superuser": user.is_superuser}
+    User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=superuser)
+    user.is_staff, user.is_superuser = True, superuser
+    audit_record(
+        actor=actor,
+        action="user.set_staff",
+        obj=user,
+        before=before,
+        after={"is_staff": True, "is_superuser": superuser},
+    )
+    return user
 
 
 def token_digest(raw: str) -> str:

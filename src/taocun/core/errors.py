@@ -7,6 +7,9 @@ HTTP pages and HTMX partials in :mod:`taocun.core.middleware`, the REST API in
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 
 class ApplicationError(Exception):
     """A failure the user can understand and act on.
@@ -89,8 +92,13 @@ class RowError:
     value: str = ""
 
     def __str__(self) -> str:
-        shown = f" (got {self.value!r})" if self.value else ""
-        return f"line {self.line}, field {self.field}: {self.reason}{shown}"
+        values = {"line": self.line, "field": self.field, "reason": self.reason}
+        if self.value:
+            return _("line %(line)d, field %(field)s: %(reason)s (got %(value)s)") % {
+                **values,
+                "value": repr(self.value),
+            }
+        return _("line %(line)d, field %(field)s: %(reason)s") % values
 
 
 class ImportRejected(ApplicationError):
@@ -103,9 +111,21 @@ class ImportRejected(ApplicationError):
         self.path = path
         self.errors = list(errors)
         self.truncated = truncated
-        more = " (stopped at the error limit)" if truncated else ""
+        count = len(self.errors)
+        if truncated:
+            message = ngettext(
+                "%(path)s: %(count)d bad row (stopped at the error limit); nothing was imported",
+                "%(path)s: %(count)d bad rows (stopped at the error limit); nothing was imported",
+                count,
+            )
+        else:
+            message = ngettext(
+                "%(path)s: %(count)d bad row; nothing was imported",
+                "%(path)s: %(count)d bad rows; nothing was imported",
+                count,
+            )
         super().__init__(
-            f"{path}: {len(self.errors)} bad row(s){more}; nothing was imported",
+            message % {"path": path, "count": count},
             location=path,
             extra={"errors": [e.__dict__ for e in self.errors]},
         )

@@ -12,12 +12,22 @@ from pathlib import Path
 from django.db import transaction
 
 from taocun.accounts.models import Role, User
-from taocun.accounts.services import role_grant, user_sign_up
+from taocun.accounts.services import (
+    role_grant,
+    user_link_household,
+    user_set_staff,
+    user_sign_up,
+)
 from taocun.core.commands import progress_bar
 from taocun.core.services import audit_record
+from taocun.regions.codes import committee_kind
 from taocun.regions.importing import divisions_import
 from taocun.regions.models import Division, Household, Level
-from taocun.regions.services import county_designate_poverty, household_register
+from taocun.regions.services import (
+    county_designate_poverty,
+    household_register,
+    villages_set_households,
+)
 
 DEMO_DIVISIONS = Path(__file__).parent / "data" / "divisions-demo.csv.gz"
 DEMO_PASSWORD = "taocun-demo-2026"
@@ -71,23 +81,24 @@ def _name(rng: random.Random) -> str:
 
 def _invent_household_counts(rng: random.Random, progress: bool) -> int:
     """Give every village without a households count an invented one, flagged as such."""
-    villages = list(
-        Division.objects.filter(level=Level.VILLAGE, households__isnull=True).only("code")
+    codes = list(
+        Division.objects.filter(level=Level.VILLAGE, households__isnull=True)
+        .order_by("code")
+        .values_list("code", flat=True)
     )
+    counts: dict[str, int] = {}
     with progress_bar(
-        total=len(villages), unit="village", desc="households counts", disable=not progress
+        total=len(codes), unit="village", desc="households counts", disable=not progress
     ) as bar:
-        for village in villages:
+        for code in codes:
             # Residents' committees are larger than village committees.
-            village.households = (
+            counts[code] = (
                 rng.randint(300, 3000)
-                if village.committee_kind.startswith("residents")
+                if committee_kind(code).startswith("residents")
                 else rng.randint(120, 1500)
             )
-            village.demo_invented = True
             bar.update(1)
-    Division.objects.bulk_update(villages, ["households", "demo_invented"], batch_size=500)
-    return len(villages)
+    return villages_set_households(actor="demo", counts=counts, demo_invented=True)
 
 
 def _register_households(rng: random.Random, progress: bool) -> int:
@@ -145,9 +156,9 @@ def _demo_accounts() -> list[tuple[str, str, str]]:
         region = Division.objects.get(code=scope) if scope else None
         role_grant(actor=None, user=user, role=role, region=region)
         if role == Role.SELLER and seller_household and user.household_id is None:
-            User.objects.filter(pk=user.pk).update(household=seller_household)
-        if role == Role.PROGRAM_ADMIN and not user.is_staff:
-            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+            user_link_household(actor="demo", user=user, household=seller_household)
+        if role == Role.PROGRAM_ADMIN:
+            user_set_staff(actor="demo", user=user, superuser=True)
         accounts.append((phone, DEMO_PASSWORD, str(role.label)))
     return accounts
 

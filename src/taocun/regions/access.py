@@ -1,5 +1,8 @@
 """Who may see what of the region registry. One check per entity, used by pages, the API
-and the CLI alike; a refusal raises PermissionDenied and is written to the audit log."""
+and the CLI alike; a refusal raises PermissionDenied and is written to the audit log (with
+the caller's address when there is a request)."""
+
+from typing import Literal
 
 from django.utils.translation import gettext as _
 
@@ -8,6 +11,12 @@ from taocun.core.errors import NotAuthenticated, PermissionDenied
 from taocun.core.services import audit_record
 from taocun.regions.codes import significant_prefix
 from taocun.regions.models import Division, Household, Level
+
+ALL_VILLAGES = "all"
+# Roles whose grants scope a set of villages (their households registers).
+SCOPED_ROLES = (Role.OFFICER, Role.AGENT)
+
+Scope = list[str] | Literal["all"]
 
 
 def scope_prefixes(user, role: str) -> list[str]:
@@ -19,25 +28,61 @@ def scope_prefixes(user, role: str) -> list[str]:
     ]
 
 
-def _covers(user, village: Division) -> bool:
+def _scope(user) -> Scope | None:
+    """Every village (``"all"``), the code prefixes of the user's areas, or None for a user
+    whose roles give no household register at all."""
     if user.is_superuser or user.has_role(Role.PROGRAM_ADMIN):
+        return ALL_VILLAGES
+    if not any(user.has_role(role) for role in SCOPED_ROLES):
+        return None
+    return [prefix for role in SCOPED_ROLES for prefix in scope_prefixes(user, role)]
+
+
+def _covers(user, village: Division) -> bool:
+    scope = _scope(user)
+    if scope == ALL_VILLAGES:
         return True
-    for role in (Role.OFFICER, Role.AGENT):
-        if user.has_role(role) and any(
-            village.code.startswith(prefix) for prefix in scope_prefixes(user, role)
-        ):
-            return True
-    return False
+    return any(village.code.startswith(prefix) for prefix in scope or [])
 
 
-def access_village_households(*, user, village: Division) -> Division:
+def _require_login(user, message: str) -> None:
+    if not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated(message)
+
+
+def access_scope_villages(*, user, ip_address: str | None = None) -> Scope:
+    """The villages whose households ``user`` may see: ``"all"`` for program staff, else
+    the code prefixes of an officer's county and an agent's station areas (possibly none
+    yet). Any other role is refused: it has no household register to look at."""
+    _require_login(user, _("Log in to see households."))
+    scope = _scope(user)
+    if scope is None:
+        audit_record(
+            actor=user,
+            action="access.denied",
+            object_type="regions.division",
+            after={"what": "villages in scope"},
+            ip_address=ip_address,
+        )
+        raise PermissionDenied(
+            _("Only county officers, station agents and program staff see household registers.")
+        )
+    return scope
+
+
+def access_village_households(
+    *, user, village: Division, ip_address: str | None = None
+) -> Division:
     """Households of a village: program staff; the officer of its county; the agent of a
     station serving it. Sellers see only their own household (see access_household)."""
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated(_("Log in to see households."))
+    _require_login(user, _("Log in to see households."))
     if village.level != Level.VILLAGE or not _covers(user, village):
         audit_record(
-            actor=user, action="access.denied", obj=village, after={"what": "village households"}
+            actor=user,
+            action="access.denied",
+            obj=village,
+            after={"what": "village households"},
+            ip_address=ip_address,
         )
         raise PermissionDenied(
             _("You may not see the households of %(name)s.") % {"name": village.name}
@@ -45,7 +90,7 @@ def access_village_households(*, user, village: Division) -> Division:
     return village
 
 
-def access_household(*, user, household: Household) -> Household:
+def access_household(*, user, household: Household, ip_address: str | None = None) -> Household:
     if getattr(user, "is_authenticated", False) and (
         user.household_id == household.pk or _covers(user, household.village)
     ):
@@ -54,5 +99,6 @@ def access_household(*, user, household: Household) -> Household:
         actor=user if getattr(user, "is_authenticated", False) else None,
         action="access.denied",
         obj=household,
+        ip_address=ip_address,
     )
     raise PermissionDenied(_("You may not see this household."))

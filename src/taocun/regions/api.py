@@ -11,8 +11,9 @@ from typing import Annotated
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Path, Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from taocun.core.pagination import BoundedLimitOffsetPagination
 from taocun.regions import selectors
 from taocun.regions.access import access_village_households
 from taocun.regions.models import Division, Household
@@ -69,9 +70,11 @@ def division_children(request: HttpRequest, code: Code) -> QuerySet[Division]:
     response=list[HouseholdOut],
     summary="Households of a village (officers, station agents, program staff)",
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def village_household_list(request: HttpRequest, code: Code) -> QuerySet[Household]:
     village = access_village_households(
-        user=request.auth, village=selectors.division_get(code=code)
+        user=request.auth,
+        village=selectors.division_get(code=code),
+        ip_address=request.META.get("REMOTE_ADDR"),
     )
     return selectors.village_households(village=village)

@@ -9,7 +9,9 @@ Why it is built this way:
   (``39.904211``), empty values as empty fields, gzip headers carry no timestamp.
 * **Only the columns in use.** Optional columns with no value in the exported rows are left
   out, so the export of the national table has the national file's columns; importing such a
-  file leaves households and poverty designations alone (see ``regions.importing``).
+  file leaves households and poverty designations alone (see ``regions.importing``). The
+  ``demo_invented`` flag is written (``true``/``false``) when any exported row has it, so an
+  export of demo data imports back still marked as invented.
 * **No half files.** A file export is written next to its target and renamed into place.
 """
 
@@ -108,6 +110,7 @@ def _columns_in_use(queryset: QuerySet[Division]) -> tuple[str, ...]:
         lon=Count("lon"),
         poverty=Count("code", filter=~Q(poverty="")),
         poverty_exit_year=Count("poverty_exit_year"),
+        demo_invented=Count("code", filter=Q(demo_invented=True)),
     )
     used = {name for name in OPTIONAL_COLUMNS if counts[name]}
     if used & {"lat", "lon"}:
@@ -145,6 +148,8 @@ def _counting(rows: Iterator[tuple], bar) -> Iterator[tuple]:
 def _as_field(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
     return str(value)
@@ -197,6 +202,7 @@ def _write_parquet(rows: Iterator[tuple], columns: tuple[str, ...], raw) -> int:
         "lat": pa.float64(),
         "lon": pa.float64(),
         "poverty_exit_year": pa.int32(),
+        "demo_invented": pa.bool_(),
     }
     schema = pa.schema([(name, types.get(name, pa.string())) for name in columns])
     # Empty text is written as null, the way a CSV empty field reads back.

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import AfterValidator, AliasChoices
 
@@ -12,7 +13,7 @@ def _refuse_nul(value: str) -> str:
     # PostgreSQL cannot store or even compare text containing NUL; refuse it at the edge
     # so that it is a 400 naming the field rather than a database error.
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(_("must not contain NUL characters"))
     return value
 
 

@@ -64,7 +64,7 @@ def division_search(*, query: str, level: str | None = None, limit: int = 20) ->
     if not query:
         raise ValidationError(_("Type part of a name to search"), field="q")
     if "\x00" in query:
-        raise ValidationError("The search text contains a NUL character", field="q")
+        raise ValidationError(_("The search text contains a NUL character"), field="q")
     if len(query) > 50:
         raise ValidationError(_("The search text is too long (50 characters at most)"), field="q")
     if level and level not in Level.values:

@@ -108,3 +108,62 @@ def county_designate_poverty(
         after={"poverty": poverty, "exit_year": exit_year, "demo_invented": demo_invented},
     )
     return county
+
+
+HOUSEHOLDS_MAX = 2_147_483_647  # PositiveIntegerField's ceiling on every backend
+_CHECK_CHUNK = 5_000  # codes per IN (...) query, well under SQLite's variable limit
+
+
+@transaction.atomic
+def villages_set_households(*, actor, counts: dict[str, int], demo_invented: bool) -> int:
+    """Set the households count of many villages at once; return how many were set.
+
+    All or nothing: every code must name a village and every count be a whole number from 0
+    up, or nothing is written. ``demo_invented`` flags (or unflags) the counts as invented
+    for the demo. One audit entry records the batch, not one per village: the demo sets
+    thousands of counts at a time.
+    """
+    for code, count in counts.items():
+        if (
+            isinstance(count, bool)
+            or not isinstance(count, int)
+            or not 0 <= count <= HOUSEHOLDS_MAX
+        ):
+            raise ValidationError(
+                _("%(code)s: a households count is a whole number, 0 or more (got %(count)s).")
+                % {"code": code, "count": repr(count)},
+                field="households",
+            )
+    codes = sorted(counts)
+    villages: list[Division] = []
+    for start in range(0, len(codes), _CHECK_CHUNK):
+        chunk = codes[start : start + _CHECK_CHUNK]
+        found = dict(Division.objects.filter(code__in=chunk).values_list("code", "level"))
+        for code in chunk:
+            if code not in found:
+                raise ValidationError(
+                    _("No division with code %(code)s") % {"code": code}, field="code"
+                )
+            if found[code] != Level.VILLAGE:
+                raise ValidationError(
+                    _("%(code)s is not a village: only villages have a households count.")
+                    % {"code": code},
+                    field="code",
+                )
+        villages += [
+            Division(code=code, households=counts[code], demo_invented=demo_invented)
+            for code in chunk
+        ]
+    Division.objects.bulk_update(villages, ["households", "demo_invented"], batch_size=500)
+    if villages:
+        audit_record(
+            actor=actor,
+            action="villages.set_households",
+            object_type="regions.division",
+            after={
+                "villages": len(villages),
+                "households": sum(counts.values()),
+                "demo_invented": demo_invented,
+            },
+        )
+    return len(villages)

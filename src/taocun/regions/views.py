@@ -10,9 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from taocun.accounts.models import Role
 from taocun.regions import selectors
-from taocun.regions.access import access_village_households, scope_prefixes
+from taocun.regions.access import ALL_VILLAGES, access_scope_villages, access_village_households
 from taocun.regions.models import Level
 
 PAGE_SIZE = 50
@@ -77,7 +76,9 @@ def search(request: HttpRequest) -> HttpResponse:
 @login_required
 def households(request: HttpRequest, code: str) -> HttpResponse:
     village = access_village_households(
-        user=request.user, village=selectors.division_get(code=code)
+        user=request.user,
+        village=selectors.division_get(code=code),
+        ip_address=request.META.get("REMOTE_ADDR"),
     )
     return render(
         request,
@@ -94,20 +95,15 @@ def households(request: HttpRequest, code: str) -> HttpResponse:
 def my_households(request: HttpRequest) -> HttpResponse:
     """The villages whose households the user may see: an officer's county, an agent's
     areas. Program staff see every village, so they are pointed to the browser instead."""
-    user = request.user
-    sees_all = user.is_superuser or user.has_role(Role.PROGRAM_ADMIN)
-    prefixes = (
-        []
-        if sees_all
-        else [
-            prefix for role in (Role.OFFICER, Role.AGENT) for prefix in scope_prefixes(user, role)
-        ]
-    )
+    scope = access_scope_villages(user=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+    sees_all = scope == ALL_VILLAGES
     return render(
         request,
         "regions/my_households.html",
         {
             "sees_all": sees_all,
-            "villages": _page(request, selectors.division_villages_under(prefixes=prefixes)),
+            "villages": _page(
+                request, selectors.division_villages_under(prefixes=[] if sees_all else scope)
+            ),
         },
     )

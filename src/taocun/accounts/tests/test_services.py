@@ -118,3 +118,63 @@ def test_api_tokens_are_stored_as_digests_and_revocable():
     assert services.api_token_user(raw + "x") is None
     services.api_token_revoke(user=user, token_id=token.pk)
     assert services.api_token_user(raw) is None
+
+
+def test_role_revoke_takes_the_scoped_grant_away_and_audits(tree):
+    officer = UserFactory(roles=[(Role.OFFICER, tree.yiwu), (Role.OFFICER, tree.caoxian)])
+    assert officer.has_role(Role.OFFICER)
+
+    services.role_revoke(actor="cli", user=officer, role=Role.OFFICER, region=tree.yiwu)
+
+    assert list(officer.role_grants.values_list("region_id", flat=True)) == [tree.caoxian.code]
+    entry = AuditEntry.objects.get(action="role.revoke")
+    assert (entry.actor_label, entry.before) == (
+        "cli",
+        {"role": "officer", "region": tree.yiwu.code},
+    )
+
+
+def test_role_revoke_of_a_role_not_held_is_not_found(tree):
+    from taocun.core.errors import NotFound
+
+    buyer = UserFactory(roles=[(Role.BUYER, None)])
+    with pytest.raises(NotFound):
+        services.role_revoke(actor=None, user=buyer, role=Role.OFFICER, region=tree.yiwu)
+    with pytest.raises(ValidationError):
+        services.role_revoke(actor=None, user=buyer, role="emperor")
+    services.role_revoke(actor=None, user=buyer, role=Role.BUYER)
+    assert not buyer.role_grants.exists()
+    assert not buyer.has_role(Role.BUYER)
+
+
+def test_user_link_household_audits_once(tree):
+    from taocun.regions.services import household_register
+
+    household = household_register(actor=None, village=tree.dinglou, head_name="丁一", members=3)
+    seller = UserFactory(roles=[(Role.SELLER, None)])
+
+    services.user_link_household(actor="demo", user=seller, household=household)
+    services.user_link_household(actor="demo", user=seller, household=household)
+
+    seller.refresh_from_db()
+    assert seller.household == household
+    entry = AuditEntry.objects.get(action="user.link_household")
+    assert entry.after == {"household": household.pk, "village": tree.dinglou.code}
+
+
+@pytest.mark.django_db
+def test_user_set_staff_sets_the_flags_and_audits_once():
+    user = UserFactory()
+
+    services.user_set_staff(actor="cli", user=user, superuser=True)
+    services.user_set_staff(actor="cli", user=user, superuser=True)
+
+    user.refresh_from_db()
+    assert (user.is_staff, user.is_superuser) == (True, True)
+    assert AuditEntry.objects.filter(action="user.set_staff").count() == 1
+    services.user_set_staff(actor="cli", user=user, superuser=False)
+    user.refresh_from_db()
+    assert (user.is_staff, user.is_superuser) == (True, False)
+    inactive = UserFactory(is_active=False)
+    with pytest.raises(ValidationError):
+        services.user_set_staff(actor="cli", user=inactive, superuser=False)

@@ -244,3 +244,81 @@ def test_households_of_an_unknown_village_is_404(tree, user_with_role, client_fo
     officer = client_for(user_with_role(Role.OFFICER, tree.yiwu))
 
     assert officer.get("/api/v1/regions/330782003299/households").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "99999999999999999999"}, "limit"),
+        ({"limit": "9223372036854775808"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"offset": "99999999999999999999"}, "offset"),
+        ({"offset": "9223372036854775808"}, "offset"),
+        ({"offset": "1000000001"}, "offset"),
+    ],
+)
+def test_out_of_range_pagination_is_a_400_naming_the_field(
+    tree, households, user_with_role, client_for, params, field
+):
+    officer = client_for(user_with_role(Role.OFFICER, tree.yiwu))
+
+    response = officer.get(_households_url(tree.qianchang), params)
+
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["field"]) == ("invalid", field)
+
+
+def test_the_largest_allowed_page_and_offset_work(tree, households, user_with_role, client_for):
+    officer = client_for(user_with_role(Role.OFFICER, tree.yiwu))
+
+    response = officer.get(_households_url(tree.qianchang), {"limit": 500, "offset": 1_000_000_000})
+
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "count": 3}
+
+
+def test_a_refusal_records_the_callers_address(tree, households, user_with_role, client_for):
+    buyer = user_with_role(Role.BUYER)
+
+    client_for(buyer).get(_households_url(tree.qianchang), REMOTE_ADDR="203.0.113.7")
+
+    assert AuditEntry.objects.get(action="access.denied").ip_address == "203.0.113.7"
+
+
+@pytest.mark.parametrize(
+    ("params", "language", "field", "message"),
+    [
+        ({"q": "村" * 51}, "en", "q", "At most 50 characters."),
+        ({"q": "村" * 51}, "zh-hans", "q", "最多 50 个字符。"),
+        ({"q": "村" * 51}, "fr", "q", "50 caractères au plus."),
+        ({"q": "村", "limit": "abc"}, "fr", "limit", "Nombre entier attendu."),
+        ({"q": "村", "limit": "2.5"}, "zh-hans", "limit", "应为整数。"),
+        ({"q": "村", "limit": "101"}, "zh-hans", "limit", "不得大于 100。"),
+        ({"q": "村", "limit": "0"}, "fr", "limit", "Doit valoir 1 ou plus."),
+        ({"q": "村", "level": "hamlet"}, "zh-hans", "level", "应为以下之一："),
+        ({}, "zh-hans", "q", "此项必填。"),
+        ({"q": "村\x00"}, "en", "q", "must not contain NUL characters"),
+        ({"q": "村\x00"}, "zh-hans", "q", "不得包含 NUL 字符"),
+    ],
+)
+def test_validation_messages_speak_the_users_language(
+    tree, anonymous, params, language, field, message
+):
+    response = anonymous.get("/api/v1/regions/search", params, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["field"]) == ("invalid", field)
+    assert body["message"].startswith(message)
+
+
+def test_an_out_of_range_page_is_explained(tree, households, user_with_role, client_for):
+    officer = client_for(user_with_role(Role.OFFICER, tree.yiwu))
+
+    body = officer.get(
+        _households_url(tree.qianchang),
+        {"limit": "99999999999999999999"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()
+
+    assert body["message"] == "Must be 500 or less."

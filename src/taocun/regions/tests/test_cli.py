@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from taocun.regions.models import Division
 
 SAMPLE = Path(__file__).parent / "data" / "divisions-sample.csv"
 
 
-def run(*args: str) -> tuple[str, str]:
+def run(*args: str, language: str = "en") -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
-    call_command("regions", *args, stdout=out, stderr=err)
+    with translation.override(language):
+        call_command("regions", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
@@ -54,8 +56,21 @@ def test_export_to_stdout(db):
 
 
 def test_max_errors_must_be_positive(db):
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as info:
         run("import", str(SAMPLE), "--max-errors", "0")
+    assert "expected a whole number of at least 1, got '0'" in str(info.value)
+    with pytest.raises(CommandError) as info:
+        run("import", str(SAMPLE), "--max-errors", "0", language="zh-hans")
+    assert "至少为 1 的整数" in str(info.value)
+
+
+def test_summaries_speak_the_users_language(db):
+    out, _ = run("import", str(SAMPLE), "--no-progress", "--dry-run", language="fr")
+    assert "12 lignes lues, 12 insérées" in out and "simulation" in out
+    out, _ = run("import", str(SAMPLE), "--no-progress", language="zh-hans")
+    assert "读取 12 行，新增 12 行" in out
+    _, err = run("export", "-", "--level", "province", "--no-progress", language="zh-hans")
+    assert "标准输出：2 行" in err
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +106,9 @@ def test_console_script_rejects_a_bad_file_with_exit_code_2(console_env, tmp_pat
         timeout=120,
     )
     assert done.returncode == 2
-    assert "2 bad row(s)" in done.stderr
-    # The CLI speaks the configured language (zh-hans by default); the place is the same.
-    assert "line 3, field name: " in done.stderr
+    # The CLI speaks the configured language (zh-hans by default), place and reason alike.
+    assert "2 行有误，未导入任何数据" in done.stderr
+    assert "第 3 行，字段 name：" in done.stderr
     assert "UTF-8" in done.stderr and "GBK" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -107,7 +122,7 @@ def test_console_script_imports_and_exports(console_env, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "12 rows read" in done.stdout
+    assert "读取 12 行" in done.stdout
     assert "%" in done.stderr  # the progress bar
     target = tmp_path / "out.csv"
     done = subprocess.run(

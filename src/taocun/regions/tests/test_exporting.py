@@ -45,6 +45,27 @@ def test_export_then_import_then_export_is_byte_identical(sample, tmp_path):
     assert first.read_bytes() == SAMPLE.read_bytes()
 
 
+def test_the_demo_flag_survives_a_round_trip(sample, tmp_path):
+    # What the demo does: invent a households count and a poverty designation.
+    Division.objects.filter(code="330782003210").update(households=640, demo_invented=True)
+    Division.objects.filter(code="371721000000").update(demo_invented=True)
+    before = list(Division.objects.values_list("code", "households", "poverty", "demo_invented"))
+    for name in ("demo.csv", "demo.csv.gz", "demo.parquet"):
+        path = tmp_path / name
+        summary = divisions_export(path=path)
+        assert summary.columns[-1] == "demo_invented"
+        wipe()
+        divisions_import(path=path)
+        after = Division.objects.values_list("code", "households", "poverty", "demo_invented")
+        assert list(after) == before, name
+        # Importing it over the same rows again changes nothing either.
+        assert divisions_import(path=path).unchanged == 12
+    lines = (tmp_path / "demo.csv").read_text().splitlines()
+    assert lines[0].endswith(",poverty,poverty_exit_year,demo_invented")
+    assert lines[5].startswith("330782003210,") and lines[5].endswith(",true")
+    assert lines[1].endswith(",false")
+
+
 def test_floats_print_as_their_shortest_repr(sample):
     out = io.StringIO()
     divisions_export(path="-", stream=out, level="province")

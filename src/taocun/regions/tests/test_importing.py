@@ -122,6 +122,33 @@ def test_real_households_clear_the_demo_flag(tree, write):
     assert (lizu.households, lizu.demo_invented) == (320, False)
 
 
+def test_the_demo_invented_column_sets_the_flag(tree, write):
+    Division.objects.filter(code=tree.lizu.code).update(demo_invented=True)
+    summary = divisions_import(
+        path=write(
+            "code,name,level,parent_code,households,demo_invented\n"
+            "330782005219,李祖村委会,village,330782005000,320,false\n"
+            "330782003210,前仓村委会,village,330782003000,640,TRUE\n"
+            "330782003213,新村,village,330782003000,80,\n"
+            "330782003214,又一村,village,330782003000,90,true\n"
+        )
+    )
+    assert (summary.inserted, summary.updated) == (2, 2)
+    flags = dict(Division.objects.filter(level="village").values_list("code", "demo_invented"))
+    assert flags == {
+        "330782003210": True,
+        "330782003213": False,
+        "330782003214": True,
+        "330782005219": False,
+        "371721121227": False,
+    }
+
+
+def test_a_file_without_the_demo_column_never_sets_the_flag(db, write):
+    divisions_import(path=write(HEADER + GOOD_ROWS))
+    assert not Division.objects.filter(demo_invented=True).exists()
+
+
 def test_parents_may_come_from_the_database(tree, write):
     summary = divisions_import(
         path=write(
@@ -329,12 +356,60 @@ REQUIRED = "code,name,level,parent_code\n"
         pytest.param(
             b"\x00\x01\x02\x03binary\x00", [(1, "file")], "binary data", id="binary garbage"
         ),
+        pytest.param(
+            "\ufeffcode,name,level,parent_code\n330000000000,浙江省,province,\n".encode("utf-16"),
+            [(1, "file")],
+            "UTF-16",
+            id="utf-16 with a byte-order mark",
+        ),
+        pytest.param(
+            "code,name,level,parent_code\n330000000000,浙江省,province,\n".encode("utf-16-le"),
+            [(1, "file")],
+            "UTF-16",
+            id="utf-16 without a byte-order mark",
+        ),
+        pytest.param(
+            REQUIRED
+            + "330000000000,浙江省,province,\n330700000000,金\x00华市,prefecture,330000000000\n",
+            [(3, "name")],
+            "NUL character",
+            id="one NUL in a name",
+        ),
+        pytest.param(
+            REQUIRED
+            + "330000000000,浙江省,province,\n"
+            + "3307000000,x,prefecture,\n" * 60
+            + "330782000000,义乌\x00,county,330700000000\n",
+            [(3 + n, "code") for n in range(60)] + [(63, "name")],
+            "not a 12-digit",
+            id="a NUL past the first lines",
+        ),
+        pytest.param(
+            "code,na\x00me,level,parent_code\n330000000000,浙江省,province,\n",
+            [(1, "header")],
+            "NUL character",
+            id="a NUL in the header",
+        ),
+        pytest.param(
+            "demo_invented," + REQUIRED + "yes,330000000000,浙江省,province,\n",
+            [(2, "demo_invented")],
+            "expected true, false or empty",
+            id="demo flag not a boolean",
+        ),
     ],
 )
 def test_a_bad_file_changes_nothing_and_says_where(tree, write, content, expected, reason):
     error = rejected(write(content))
     assert where(error) == expected
     assert reason in error.errors[0].reason
+
+
+def test_rows_of_empty_fields_are_skipped_like_blank_lines(db, write):
+    # Excel leaves ",,," lines (and quoted empty fields) after the data.
+    summary = divisions_import(
+        path=write(HEADER + GOOD_ROWS + ",,,,,,,,,\r\n\n" + '"","", ,,,,,,,\n' + ",,,,,,,,,\n")
+    )
+    assert (summary.rows, summary.inserted) == (6, 6)
 
 
 def test_one_bad_row_rejects_the_good_ones_too(db, write):

@@ -105,3 +105,46 @@ def test_program_admin_sees_everything_and_a_seller_their_household(tree, user_w
     )
     with pytest.raises(PermissionDenied):
         access_household(user=seller, household=other)
+
+
+def test_villages_set_households_writes_all_with_one_audit_entry(tree):
+    from taocun.regions.models import Division
+
+    done = services.villages_set_households(
+        actor="demo",
+        counts={tree.dinglou.code: 640, tree.lizu.code: 0},
+        demo_invented=True,
+    )
+
+    assert done == 2
+    assert Division.objects.get(pk=tree.dinglou.pk).households == 640
+    assert list(
+        Division.objects.filter(code__in=[tree.dinglou.code, tree.lizu.code]).values_list(
+            "households", "demo_invented"
+        )
+    ) == [(0, True), (640, True)]
+    entry = AuditEntry.objects.get(action="villages.set_households")
+    assert entry.after == {"villages": 2, "households": 640, "demo_invented": True}
+
+
+@pytest.mark.parametrize(
+    ("counts", "field"),
+    [
+        ({"330782003210": -1}, "households"),
+        ({"330782003210": 2.5}, "households"),
+        ({"330782003210": True}, "households"),
+        ({"330782000000": 10}, "code"),  # a county
+        ({"330782003299": 10}, "code"),  # no such division
+    ],
+)
+def test_villages_set_households_refuses_bad_input_and_writes_nothing(tree, counts, field):
+    from taocun.regions.models import Division
+
+    with pytest.raises(ValidationError) as info:
+        services.villages_set_households(
+            actor=None, counts={tree.lizu.code: 5, **counts}, demo_invented=False
+        )
+
+    assert info.value.field == field
+    assert Division.objects.get(pk=tree.lizu.pk).households == 320
+    assert not AuditEntry.objects.filter(action="villages.set_households").exists()

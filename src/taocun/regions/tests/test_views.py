@@ -212,8 +212,28 @@ def test_my_villages_of_a_station_agent(tree, user_with_role, client_for):
     assert "李祖村委会" in html and "前仓村委会" not in html
 
 
-def test_my_villages_for_other_roles(tree, user_with_role, client_for):
-    html = _en(client_for(user_with_role(Role.BUYER))).get("/regions/households/").content
-    assert b"No villages are in your area." in html
+def test_my_villages_of_program_staff(tree, user_with_role, client_for):
     html = _en(client_for(user_with_role(Role.PROGRAM_ADMIN))).get("/regions/households/").content
     assert b"You may see the households of every village." in html
+
+
+def test_an_officer_without_a_county_yet_has_no_villages(db, user_with_role, client_for):
+    html = _en(client_for(user_with_role(Role.OFFICER))).get("/regions/households/").content
+    assert b"No villages are in your area." in html
+
+
+@pytest.mark.parametrize("role", [Role.BUYER, Role.SELLER, Role.LENDER, Role.ENTERPRISE_REP])
+def test_my_villages_is_refused_to_roles_without_registers(tree, user_with_role, client_for, role):
+    user = user_with_role(role)
+    response = _en(client_for(user)).get("/regions/households/", REMOTE_ADDR="198.51.100.4")
+    assert response.status_code == 403
+    assert "Only county officers, station agents and program staff" in response.content.decode()
+    entry = AuditEntry.objects.get(action="access.denied")
+    assert (entry.actor, entry.ip_address) == (user, "198.51.100.4")
+
+
+def test_village_households_refusal_records_the_address(tree, user_with_role, client_for):
+    client_for(user_with_role(Role.BUYER)).get(
+        f"/regions/{tree.qianchang.code}/households/", REMOTE_ADDR="198.51.100.9"
+    )
+    assert AuditEntry.objects.get(action="access.denied").ip_address == "198.51.100.9"

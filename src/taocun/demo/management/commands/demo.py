@@ -1,4 +1,5 @@
 from django.core.management import call_command
+from django.utils.translation import gettext as _
 
 from taocun.core.commands import TaocunCommand
 from taocun.demo.services import demo_load
@@ -18,13 +19,15 @@ class Command(TaocunCommand):
         call_command("migrate", interactive=False, verbosity=0)
         summary = demo_load(seed=seed, progress=not no_progress)
         self.stdout.write(
-            f"Demo data ready: {summary.divisions} divisions, "
-            f"{summary.households_registered} new households registered.\n"
-            "Demo logins (phone / password / role):"
+            _("Demo data ready: %(divisions)d divisions, %(households)d new households registered.")
+            % {"divisions": summary.divisions, "households": summary.households_registered}
         )
+        self.stdout.write(_("Demo logins (phone / password / role):"))
         for phone, password, role in summary.accounts:
             self.stdout.write(f"  {phone}  {password}  {role}")
         if no_serve:
             return
-        self.stdout.write(f"Serving taocun at http://{host}:{port}/  (Ctrl-C to stop)")
+        self.stdout.write(
+            _("Serving taocun at %(url)s  (Ctrl-C to stop)") % {"url": f"http://{host}:{port}/"}
+        )
         call_command("runserver", f"{host}:{port}", use_reloader=False)

@@ -7,6 +7,8 @@ import argparse
 import os
 import sys
 
+from django.utils.translation import gettext as _
+
 from taocun.core.commands import TaocunCommand
 from taocun.regions.codes import LEVELS
 from taocun.regions.exporting import STDOUT, divisions_export
@@ -19,7 +21,9 @@ def _positive(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            _("expected a whole number of at least 1, got %(value)s") % {"value": repr(text)}
+        )
     return value
 
 
@@ -77,12 +81,25 @@ class Command(TaocunCommand):
             dry_run=options["dry_run"],
             actor="cli",
         )
-        note = " (dry run: nothing was written)" if summary.dry_run else ""
-        self.stdout.write(
-            f"{summary.path}: {summary.rows:,} rows read, {summary.inserted:,} inserted, "
-            f"{summary.updated:,} updated, {summary.unchanged:,} unchanged "
-            f"in {summary.seconds:.1f} s{note}"
-        )
+        counts = {
+            "path": summary.path,
+            "rows": f"{summary.rows:,}",
+            "inserted": f"{summary.inserted:,}",
+            "updated": f"{summary.updated:,}",
+            "unchanged": f"{summary.unchanged:,}",
+            "seconds": f"{summary.seconds:.1f}",
+        }
+        if summary.dry_run:
+            message = _(
+                "%(path)s: %(rows)s rows read, %(inserted)s inserted, %(updated)s updated, "
+                "%(unchanged)s unchanged in %(seconds)s s (dry run: nothing was written)"
+            )
+        else:
+            message = _(
+                "%(path)s: %(rows)s rows read, %(inserted)s inserted, %(updated)s updated, "
+                "%(unchanged)s unchanged in %(seconds)s s"
+            )
+        self.stdout.write(message % counts)
 
     def _export(self, options: dict) -> None:
         to_stdout = options["file"] == STDOUT
@@ -101,6 +118,10 @@ class Command(TaocunCommand):
         # With the data on standard output, the summary goes to standard error.
         report = self.stderr if to_stdout else self.stdout
         report.write(
-            f"{summary.path if not to_stdout else 'stdout'}: {summary.rows:,} rows, "
-            f"columns {','.join(summary.columns)}"
+            _("%(path)s: %(rows)s rows, columns %(columns)s")
+            % {
+                "path": summary.path if not to_stdout else _("standard output"),
+                "rows": f"{summary.rows:,}",
+                "columns": ",".join(summary.columns),
+            }
         )
