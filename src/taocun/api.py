@@ -35,6 +35,10 @@ from ninja.security import HttpBearer, SessionAuth
 from taocun.accounts.api import router as accounts_router
 from taocun.accounts.services import api_token_user
 from taocun.core.errors import ApplicationError, NotFound, ValidationError
+from taocun.core.pydantic_messages import pydantic_error_message
+from taocun.labels.api import router as labels_router
+from taocun.market.api import router as market_router
+from taocun.payments.api import router as payments_router
 from taocun.regions.api import router as regions_router
 
 logger = logging.getLogger("django.request")
@@ -274,12 +278,13 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    """Pydantic's errors → one ``invalid`` error naming the first field, plus all of them.
+    """Pydantic's errors → one ``invalid`` error naming the first field, plus all of them,
+    each in the user's language (:mod:`taocun.core.pydantic_messages`).
 
     400 like the services' own ValidationError, so ``invalid`` always has one status.
     """
     problems = [
-        {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
+        {"field": _field_path(error.get("loc", ())), "message": pydantic_error_message(error)}
         for error in exc.errors
     ]
     first = problems[0] if problems else {"field": "", "message": _("Invalid input.")}
@@ -416,5 +421,8 @@ def unknown_route(request: HttpRequest, rest: str) -> None:
 
 api.add_router("/", accounts_router, tags=["accounts"])
 api.add_router("/regions", regions_router, tags=["regions"])
+api.add_router("/market", market_router, tags=["market"])
+api.add_router("/labels", labels_router, tags=["labels"])
+api.add_router("/payments", payments_router, tags=["payments"])
 # Last: anything no router matched is a JSON 404, not Django's HTML page.
 api.add_router("/", _fallback_router)

@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "taocun.accounts",
     "taocun.sales",
     "taocun.labels",
+    "taocun.market",
+    "taocun.payments",
+    "taocun.synth",
     "taocun.web",
     "taocun.demo",
 ]
@@ -148,6 +151,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up w
 STATICFILES_DIRS = [
     PACKAGE_DIR / "static",
     ("vendor/htmx", PROJECT_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/echarts", PROJECT_DIR / "node_modules" / "echarts" / "dist"),
+    # The China province map (GeoJSON) that ECharts 4 shipped; ECharts 5 ships none.
+    ("vendor/echarts-maps", PROJECT_DIR / "node_modules" / "echarts-4-maps" / "map" / "json"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -162,6 +168,9 @@ SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# The sandbox payment provider signs its callbacks with this; derived from SECRET_KEY when unset.
+PAYMENTS_SANDBOX_SECRET = os.environ.get("TAOCUN_SANDBOX_SECRET", "")
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -1,13 +1,14 @@
 """Navigation by role: each role sees the sections it can use, and only sections that exist.
 
-Sections for sellers, buyers, lenders and enterprise representatives (shops, orders, loans,
-pairings) appear here as their apps land; until then those roles see the public sections.
+Sections for lenders and enterprise representatives (loans, pairings) appear here as their
+apps land; until then those roles see the public sections.
 """
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from taocun.accounts.models import Role
+from taocun.market.navigation import market_public_nav, market_role_nav
 
 # Roles that may look at household registers (their scope is checked on every page).
 HOUSEHOLD_ROLES = {Role.AGENT, Role.OFFICER, Role.PROGRAM_ADMIN}
@@ -20,6 +21,8 @@ def navigation(request) -> dict:
         (_("Home"), reverse("web:home"), "web:home"),
         (_("Regions"), reverse("regions:browse"), "regions:"),
         (_("Search"), reverse("regions:search"), "regions:search"),
+        *market_public_nav(),
+        (_("Labels"), reverse("labels:evaluation_list"), "labels:"),
     ]
     role_labels: list[str] = []
     sees_households = False
@@ -30,6 +33,7 @@ def navigation(request) -> dict:
         sees_households = bool(roles & HOUSEHOLD_ROLES) or user.is_superuser
         if sees_households:
             items.append((_("My villages"), reverse("regions:my_households"), "regions:my_"))
+        items += market_role_nav(user)
         if user.is_staff:
             items.append((_("Administration"), reverse("admin:index"), "admin:"))
     match = getattr(request, "resolver_match", None)

@@ -67,7 +67,7 @@ def _nav_labels(client: Client) -> list[str]:
 
 def test_navigation_for_anonymous_visitors(db):
     client = _in_language("en")
-    assert _nav_labels(client) == ["Home", "Regions", "Search"]
+    assert _nav_labels(client) == ["Home", "Regions", "Search", "Market", "Labels"]
     html = client.get("/").content.decode()
     assert "Log in" in html and "Sign up" in html and "Log out" not in html
 
@@ -89,7 +89,7 @@ def test_navigation_by_role(tree, user_with_role, client_for, role, scope, sees_
     client = client_for(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     labels = _nav_labels(client)
-    assert labels[:3] == ["Home", "Regions", "Search"]
+    assert labels[:5] == ["Home", "Regions", "Search", "Market", "Labels"]
     assert ("My villages" in labels) is sees_households
     assert "Administration" not in labels
     html = client.get("/").content.decode()
