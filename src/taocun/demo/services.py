@@ -5,7 +5,9 @@ real tables do not have (households per village, poverty designations, household
 registries) are invented and flagged ``demo_invented`` so the UI can say so.
 """
 
+import math
 import random
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,12 @@ from taocun.accounts.services import (
 )
 from taocun.core.commands import progress_bar
 from taocun.core.services import audit_record
+from taocun.demo.ledger import ledger_files_write
+from taocun.demo.market import demo_market_load
+from taocun.labels.models import Evaluation, EvaluationStatus
+from taocun.labels.rulesets import rule_set_load
+from taocun.labels.services import evaluation_run
+from taocun.market.models import Product, Shop, ShopStatus
 from taocun.regions.codes import committee_kind
 from taocun.regions.importing import divisions_import
 from taocun.regions.models import Division, Household, Level
@@ -28,6 +36,8 @@ from taocun.regions.services import (
     household_register,
     villages_set_households,
 )
+from taocun.sales.importing import orders_import, shops_import
+from taocun.sales.models import SalesOrder
 
 DEMO_DIVISIONS = Path(__file__).parent / "data" / "divisions-demo.csv.gz"
 DEMO_PASSWORD = "taocun-demo-2026"
@@ -43,6 +53,8 @@ DEMO_TOWNSHIP = "371721121000"  # 曹县大集镇: the agent's station area
 DEMO_COUNTY = "371721000000"  # 曹县: the officer's county
 DEMO_SELLER_VILLAGE = "371721121227"  # 丁楼村
 HOUSEHOLD_VILLAGES_PER_COUNTY = 3
+# Rounds evaluated on the demo ledger (July 2018 - June 2022).
+DEMO_RULE_SETS = ("aliresearch-2019", "aliresearch-2020", "aliresearch-2022")
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -72,6 +84,13 @@ class DemoSummary:
     villages_with_households_count: int = 0
     households_registered: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
+    shops_opened: int = 0
+    shops_verified: int = 0
+    products: int = 0
+    ledger_shops: int = 0
+    orders: int = 0
+    # rule set name → (villages labelled, towns labelled, clusters) of its stored evaluation
+    labelled: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 def _name(rng: random.Random) -> str:
@@ -91,12 +110,11 @@ def _invent_household_counts(rng: random.Random, progress: bool) -> int:
         total=len(codes), unit="village", desc="households counts", disable=not progress
     ) as bar:
         for code in codes:
-            # Residents' committees are larger than village committees.
-            counts[code] = (
-                rng.randint(300, 3000)
-                if committee_kind(code).startswith("residents")
-                else rng.randint(120, 1500)
-            )
+            # Log-normal, as village sizes are: a rural village committee has about 380
+            # households (190 M rural households in 500,000 villages); residents'
+            # committees are larger.
+            median = 1200 if committee_kind(code).startswith("residents") else 380
+            counts[code] = max(40, min(6000, round(rng.lognormvariate(math.log(median), 0.45))))
             bar.update(1)
     return villages_set_households(actor="demo", counts=counts, demo_invented=True)
 
@@ -163,6 +181,38 @@ def _demo_accounts() -> list[tuple[str, str, str]]:
     return accounts
 
 
+def _load_ledger(seed: int) -> None:
+    """Generate the synthetic ledger and import it, unless the demo ledger is there."""
+    if SalesOrder.objects.exists():
+        return
+    with tempfile.TemporaryDirectory(prefix="taocun-demo-ledger-") as folder:
+        shops_path, orders_path = ledger_files_write(folder=Path(folder), seed=seed)
+        shops_import(path=shops_path, actor="demo")
+        orders_import(path=orders_path, actor="demo")
+
+
+def _evaluate(progress: bool) -> dict[str, tuple[int, int, int]]:
+    """Run and store each demo round once (a stored ``done`` evaluation is kept)."""
+    labelled = {}
+    for name in DEMO_RULE_SETS:
+        rules = rule_set_load(name)
+        evaluation = (
+            Evaluation.objects.filter(
+                rule_set=name, rule_set_digest=rules.digest, status=EvaluationStatus.DONE
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if evaluation is None:
+            evaluation = evaluation_run(actor=None, rules=rules).evaluation
+        labelled[name] = (
+            evaluation.villages_labeled,
+            evaluation.towns_labeled,
+            evaluation.clusters_set.count(),
+        )
+    return labelled
+
+
 def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
     """Load the demo data into the configured database. Idempotent."""
     summary = DemoSummary()
@@ -188,6 +238,15 @@ def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
             random.Random(f"{seed}:household-registry"), progress
         )
         summary.accounts = _demo_accounts()
+        users = {role: User.objects.get(phone=phone) for phone, _name, role, _scope in ACCOUNTS}
+        summary.shops_opened = demo_market_load(
+            rng=random.Random(f"{seed}:market"),
+            seller=users[Role.SELLER],
+            agent=users[Role.AGENT],
+            officer=users[Role.OFFICER],
+            admin=users[Role.PROGRAM_ADMIN],
+            password=DEMO_PASSWORD,
+        )
         audit_record(
             actor="demo",
             action="demo.load",
@@ -195,4 +254,10 @@ def demo_load(*, seed: int = 2016, progress: bool = True) -> DemoSummary:
             object_id=seed,
             after={"households": summary.households_registered},
         )
+    _load_ledger(seed)
+    # After the load's transaction: an evaluation records its progress outside any.
+    summary.labelled = _evaluate(progress)
+    summary.shops_verified = Shop.objects.filter(status=ShopStatus.VERIFIED).count()
+    summary.products = Product.objects.count()
+    summary.orders = SalesOrder.objects.count()
     return summary

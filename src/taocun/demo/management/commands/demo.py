@@ -22,6 +22,19 @@ class Command(TaocunCommand):
             _("Demo data ready: %(divisions)d divisions, %(households)d new households registered.")
             % {"divisions": summary.divisions, "households": summary.households_registered}
         )
+        self.stdout.write(
+            _("Market: %(shops)d shops, %(products)d products; sales ledger: %(orders)d orders.")
+            % {
+                "shops": summary.shops_verified,
+                "products": summary.products,
+                "orders": summary.orders,
+            }
+        )
+        for rules, (villages, towns, clusters) in summary.labelled.items():
+            self.stdout.write(
+                _("  %(rules)s: %(villages)d villages, %(towns)d towns, %(clusters)d clusters")
+                % {"rules": rules, "villages": villages, "towns": towns, "clusters": clusters}
+            )
         self.stdout.write(_("Demo logins (phone / password / role):"))
         for phone, password, role in summary.accounts:
             self.stdout.write(f"  {phone}  {password}  {role}")
