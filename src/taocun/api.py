@@ -38,6 +38,7 @@ from taocun.core.errors import ApplicationError, NotFound, ValidationError
 from taocun.core.pydantic_messages import pydantic_error_message
 from taocun.labels.api import router as labels_router
 from taocun.market.api import router as market_router
+from taocun.notifications.api import router as notifications_router
 from taocun.payments.api import router as payments_router
 from taocun.regions.api import router as regions_router
 
@@ -424,5 +425,6 @@ api.add_router("/regions", regions_router, tags=["regions"])
 api.add_router("/market", market_router, tags=["market"])
 api.add_router("/labels", labels_router, tags=["labels"])
 api.add_router("/payments", payments_router, tags=["payments"])
+api.add_router("/notifications", notifications_router, tags=["notifications"])
 # Last: anything no router matched is a JSON 404, not Django's HTML page.
 api.add_router("/", _fallback_router)

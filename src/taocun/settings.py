@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "taocun.labels",
     "taocun.market",
     "taocun.payments",
+    "taocun.notifications",
     "taocun.synth",
     "taocun.web",
     "taocun.demo",
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "taocun.web.context_processors.navigation",
+                "taocun.notifications.context_processors.unread_count",
             ],
         },
     },
@@ -171,6 +173,18 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # The sandbox payment provider signs its callbacks with this; derived from SECRET_KEY when unset.
 PAYMENTS_SANDBOX_SECRET = os.environ.get("TAOCUN_SANDBOX_SECRET", "")
+
+# Notifications: SMS and e-mail backends (dotted paths, see docs/notifications.md), the
+# site's address for links in messages, and the retry schedule of failed deliveries.
+NOTIFICATIONS_SMS_BACKEND = os.environ.get(
+    "NOTIFICATIONS_SMS_BACKEND", "taocun.notifications.backends.ConsoleSmsBackend"
+)
+NOTIFICATIONS_EMAIL_BACKEND = os.environ.get(
+    "NOTIFICATIONS_EMAIL_BACKEND", "taocun.notifications.backends.DjangoEmailBackend"
+)
+NOTIFICATIONS_SITE_URL = os.environ.get("NOTIFICATIONS_SITE_URL", "")
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
+NOTIFICATIONS_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "60"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("labels/", include("taocun.labels.urls")),
     path("market/", include("taocun.market.urls")),
     path("payments/", include("taocun.payments.urls")),
+    path("notifications/", include("taocun.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
