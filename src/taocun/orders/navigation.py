@@ -1,0 +1,18 @@
+"""The orders' entries in the site navigation: the cart for everyone, "My orders" for
+people logged in, and the order desk for sellers."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from taocun.accounts.models import Role
+
+
+def orders_public_nav() -> list[tuple]:
+    return [(_("Cart"), reverse("orders:cart"), "orders:cart")]
+
+
+def orders_role_nav(user) -> list[tuple]:
+    items = [(_("My orders"), reverse("orders:list"), "orders:list")]
+    if Role.SELLER in user.roles:
+        items.append((_("Orders to fill"), reverse("orders:desk"), "orders:desk"))
+    return items

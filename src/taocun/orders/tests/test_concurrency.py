@@ -1,0 +1,167 @@
+"""Checkouts racing for the last units, the same checkout sent twice, a payment delivered
+twice and a receipt confirmed twice (PostgreSQL: real row locks, one connection per
+thread). SQLite runs one writer at a time, so there is nothing to race there."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+from django.utils import timezone
+
+from taocun.core.errors import Conflict
+from taocun.core.money import Money
+from taocun.market.models import Category, Variant
+from taocun.market.tests import factories as market
+from taocun.orders import services
+from taocun.orders.models import Checkout, Order, OrderEvent
+from taocun.orders.models import OrderStatus as S
+from taocun.orders.tests import factories
+from taocun.payments import selectors as payment_selectors
+from taocun.payments.models import LedgerTransaction, PaymentIntent, TransactionKind
+from taocun.payments.providers.sandbox import SandboxProvider
+from taocun.sales.models import SalesOrder
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races need PostgreSQL; SQLite runs one writer at a time")
+
+
+def at_once(*calls: Callable[[], object]) -> list[object]:
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = call()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a call never finished"
+    return results
+
+
+def _seed_categories() -> None:
+    """A transactional test starts from a flushed database: put back the two categories
+    the market factories use (migration 0002 seeds them for every other test)."""
+    fruit, _ = Category.objects.get_or_create(
+        slug="fruit",
+        defaults={"name_zh_hans": "水果", "name_en": "Fruit", "name_fr": "Fruits"},
+        commission_rate_bp=200,
+    )
+    Category.objects.get_or_create(
+        slug="apples",
+        defaults={"name_zh_hans": "苹果", "name_en": "Apples", "name_fr": "Pommes"},
+        parent=fruit,
+        commission_rate_bp=200,
+    )
+
+
+@pytest.fixture
+def last_units(tree):
+    _seed_categories()
+    shop = market.shop(tree.qianchang, name="前仓果园")
+    return market.product(shop, price_fen=1000, stock=2).variants.get()
+
+
+def test_concurrent_checkouts_never_oversell_the_last_units(last_units):
+    buyers = [factories.buyer() for _ in range(5)]
+    for buyer in buyers:
+        factories.address(buyer)
+
+    results = at_once(*[lambda b=b: factories.place(b, (last_units, 1)) for b in buyers])
+
+    placed = [r for r in results if isinstance(r, Checkout)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(placed) == 2 and len(refused) == 3, results
+    assert all(error.code == "out_of_stock" for error in refused)
+    assert Variant.objects.get(pk=last_units.pk).stock == 0
+    assert Order.objects.count() == 2 and PaymentIntent.objects.count() == 2
+
+
+def test_two_checkouts_wanting_more_than_is_left_get_one(last_units):
+    first, second = factories.buyer(), factories.buyer()
+    factories.address(first)
+    factories.address(second)
+
+    results = at_once(
+        lambda: factories.place(first, (last_units, 2)),
+        lambda: factories.place(second, (last_units, 2)),
+    )
+
+    assert sorted(type(r).__name__ for r in results) == ["Checkout", "Conflict"]
+    assert Variant.objects.get(pk=last_units.pk).stock == 0
+
+
+def test_the_same_checkout_sent_twice_at_once_is_placed_once(last_units):
+    buyer = factories.buyer()
+    factories.address(buyer)
+
+    results = at_once(
+        lambda: factories.place(buyer, (last_units, 1), key="same"),
+        lambda: factories.place(buyer, (last_units, 1), key="same"),
+    )
+
+    assert all(isinstance(r, Checkout) for r in results), results
+    assert results[0].pk == results[1].pk
+    assert Variant.objects.get(pk=last_units.pk).stock == 1
+    assert PaymentIntent.objects.count() == 1
+
+
+def test_a_payment_delivered_twice_at_once_pays_once(last_units):
+    buyer = factories.buyer()
+    factories.address(buyer)
+    checkout = factories.place(buyer, (last_units, 1))
+    intent = PaymentIntent.objects.get(public_id=checkout.intent_id)
+
+    def deliver() -> int:
+        payload = SandboxProvider().callback_build(
+            intent_id=intent.public_id,
+            reference=intent.reference,
+            status="paid",
+            amount=Money(intent.amount_fen),
+            now=timezone.now(),
+        )
+        return Client().post("/payments/callback/sandbox/", payload).status_code
+
+    assert at_once(deliver, deliver) == [200, 200]
+
+    order = checkout.orders.get()
+    assert order.status == S.PAID
+    assert OrderEvent.objects.filter(order=order, to_status=S.PAID).count() == 1
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.CAPTURE).count() == 1
+    assert payment_selectors.ledger_check() == []
+
+
+def test_receipt_confirmed_twice_at_once_releases_and_posts_once(last_units):
+    buyer = factories.buyer()
+    factories.address(buyer)
+    checkout = factories.place(buyer, (last_units, 1))
+    factories.pay(checkout)  # on commit: payment_succeeded marks the order paid
+    order = checkout.orders.get()
+    assert order.status == S.PAID
+    keeper = order.shop.opened_by
+    services.order_ship(order=order, actor=keeper, carrier="顺丰", tracking_number="1")
+
+    results = at_once(
+        lambda: services.order_confirm(order=order, actor=buyer),
+        lambda: services.order_confirm(order=order, actor=buyer),
+    )
+
+    assert sorted(type(r).__name__ for r in results) == ["InvalidTransition", "Order"]
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.RELEASE).count() == 1
+    assert SalesOrder.objects.count() == 1
+    assert payment_selectors.ledger_check() == []

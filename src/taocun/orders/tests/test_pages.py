@@ -1,0 +1,141 @@
+"""The pages: add to cart from the product page, cart, checkout to the sandbox pay page and
+back, the buyer's orders and the seller's desk, and who may see what."""
+
+import re
+
+from django.conf import settings
+from django.test import Client
+
+from taocun.core.models import AuditEntry
+from taocun.market import services as market_services
+from taocun.orders.models import CartLine, Checkout
+from taocun.orders.models import OrderStatus as S
+from taocun.orders.tests import factories
+from taocun.payments.models import PaymentIntent
+
+
+def english(client: Client) -> Client:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_the_product_page_has_an_add_to_cart_form(orchard, variant):
+    html = english(Client()).get(f"/market/p/{orchard[2].pk}/").content.decode()
+    assert 'action="/orders/cart/add/"' in html
+    assert f'value="{variant.pk}"' in html and "Add to cart" in html
+
+
+def test_a_visitor_cart_lives_in_the_session_and_joins_the_account_at_login(buyer, variant):
+    client = english(Client())
+    response = client.post("/orders/cart/add/", {"variant": variant.pk, "quantity": 2})
+    assert response.status_code == 302
+    html = client.get("/orders/cart/").content.decode()
+    assert "烟台红富士苹果" in html and "前仓果园" in html
+    client.force_login(buyer)
+    assert CartLine.objects.get(cart__buyer=buyer).quantity == 2
+
+
+def test_cart_checkout_pay_and_come_back(
+    client_for, buyer, variant, django_capture_on_commit_callbacks
+):
+    client = english(client_for(buyer))
+    client.post("/orders/cart/add/", {"variant": variant.pk, "quantity": 3})
+    cart = client.get("/orders/cart/").content.decode()
+    assert "¥119.70" in cart  # 3 × ¥39.90
+    page = client.get("/orders/checkout/")
+    html = page.content.decode()
+    key = re.search(r'name="key" value="(\w+)"', html).group(1)
+    address = buyer.addresses.get()
+    form = {
+        "address": address.pk,
+        "key": key,
+        "variant": [variant.pk],
+        "quantity": ["3"],
+        "price_fen": [str(variant.price_fen)],
+    }
+
+    response = client.post("/orders/checkout/", form)
+
+    checkout = Checkout.objects.get()
+    assert response.status_code == 302 and response["Location"] == checkout.pay_url
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = client.post(checkout.pay_url, {"action": "pay"})
+    assert paid["Location"] == f"/orders/checkout/{checkout.pk}/"
+    result = client.get(paid["Location"]).content.decode()
+    assert "your payment was received" in result
+    assert checkout.orders.get().status == S.PAID
+    assert PaymentIntent.objects.get().status == "succeeded"
+
+
+def test_a_changed_price_shows_the_checkout_again_with_the_line_named(client_for, buyer, variant):
+    client = english(client_for(buyer))
+    client.post("/orders/cart/add/", {"variant": variant.pk, "quantity": 1})
+    market_services.variant_update(actor=None, variant=variant, price_fen=5000)
+    form = {
+        "address": buyer.addresses.get().pk,
+        "key": "k",
+        "variant": [variant.pk],
+        "quantity": ["1"],
+        "price_fen": ["3990"],
+    }
+    response = client.post("/orders/checkout/", form)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Line 1" in html and "¥50.00" in html
+    assert not Checkout.objects.exists()
+
+
+def test_buyer_confirms_receipt_on_the_order_page(client_for, paid_order, keeper, buyer):
+    seller = english(client_for(keeper))
+    desk = seller.get("/orders/desk/?status=paid").content.decode()
+    assert f"/orders/desk/{paid_order.pk}/" in desk
+    response = seller.post(
+        f"/orders/{paid_order.pk}/ship/", {"carrier": "顺丰", "tracking_number": "SF9"}
+    )
+    assert response["Location"] == f"/orders/desk/{paid_order.pk}/"
+    me = english(client_for(buyer))
+    page = me.get(f"/orders/{paid_order.pk}/").content.decode()
+    assert "Confirm receipt" in page and "SF9" in page
+    me.post(f"/orders/{paid_order.pk}/confirm/")
+    paid_order.refresh_from_db()
+    assert paid_order.status == S.COMPLETED
+    assert "completed" in me.get("/orders/").content.decode()
+
+
+def test_seller_refunds_part_in_yuan(client_for, paid_order, keeper):
+    english(client_for(keeper)).post(
+        f"/orders/{paid_order.pk}/refund/", {"amount": "9.90", "reason": "少发一个"}
+    )
+    paid_order.refresh_from_db()
+    assert paid_order.refunded_fen == 990 and paid_order.status == S.PAID
+
+
+def test_another_buyers_order_is_403_and_audited(client_for, paid_order):
+    stranger = factories.buyer()
+    response = client_for(stranger).get(f"/orders/{paid_order.pk}/")
+    assert response.status_code == 403
+    entry = AuditEntry.objects.get(action="access.denied", object_id=str(paid_order.pk))
+    assert entry.actor == stranger
+    assert client_for(stranger).post(f"/orders/{paid_order.pk}/confirm/").status_code == 403
+
+
+def test_staff_see_every_order(client_for, paid_order, user_with_role):
+    from taocun.accounts.models import Role
+
+    admin = user_with_role(Role.PROGRAM_ADMIN)
+    assert client_for(admin).get(f"/orders/{paid_order.pk}/").status_code == 200
+
+
+def test_pages_need_a_login(db):
+    response = Client().get("/orders/")
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_navigation_shows_cart_orders_and_the_desk(client_for, keeper, buyer):
+    def labels(user):
+        html = english(client_for(user)).get("/").content.decode()
+        nav = re.search(r'<nav class="nav".*?</nav>', html, re.S).group(0)
+        return re.findall(r">([^<>]+)</a>", nav)
+
+    assert {"Cart", "My orders"} <= set(labels(buyer)) and "Orders to fill" not in labels(buyer)
+    assert "Orders to fill" in labels(keeper)
