@@ -39,8 +39,10 @@ from taocun.core.pydantic_messages import pydantic_error_message
 from taocun.labels.api import router as labels_router
 from taocun.market.api import router as market_router
 from taocun.notifications.api import router as notifications_router
+from taocun.orders.api import router as orders_router
 from taocun.payments.api import router as payments_router
 from taocun.regions.api import router as regions_router
+from taocun.reviews.api import router as reviews_router
 
 logger = logging.getLogger("django.request")
 
@@ -426,5 +428,7 @@ api.add_router("/market", market_router, tags=["market"])
 api.add_router("/labels", labels_router, tags=["labels"])
 api.add_router("/payments", payments_router, tags=["payments"])
 api.add_router("/notifications", notifications_router, tags=["notifications"])
+api.add_router("/reviews", reviews_router, tags=["reviews"])
+api.add_router("/orders", orders_router, tags=["orders"])
 # Last: anything no router matched is a JSON 404, not Django's HTML page.
 api.add_router("/", _fallback_router)

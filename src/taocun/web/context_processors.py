@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from taocun.accounts.models import Role
 from taocun.market.navigation import market_public_nav, market_role_nav
+from taocun.orders.navigation import orders_public_nav, orders_role_nav
+from taocun.reviews.navigation import reviews_role_nav
 
 # Roles that may look at household registers (their scope is checked on every page).
 HOUSEHOLD_ROLES = {Role.AGENT, Role.OFFICER, Role.PROGRAM_ADMIN}
@@ -23,6 +25,7 @@ def navigation(request) -> dict:
         (_("Search"), reverse("regions:search"), "regions:search"),
         *market_public_nav(),
         (_("Labels"), reverse("labels:evaluation_list"), "labels:"),
+        *orders_public_nav(),
     ]
     role_labels: list[str] = []
     sees_households = False
@@ -34,6 +37,8 @@ def navigation(request) -> dict:
         if sees_households:
             items.append((_("My villages"), reverse("regions:my_households"), "regions:my_"))
         items += market_role_nav(user)
+        items += orders_role_nav(user)
+        items += reviews_role_nav(user)
         if user.is_staff:
             items.append((_("Administration"), reverse("admin:index"), "admin:"))
     match = getattr(request, "resolver_match", None)

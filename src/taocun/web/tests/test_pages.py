@@ -67,7 +67,7 @@ def _nav_labels(client: Client) -> list[str]:
 
 def test_navigation_for_anonymous_visitors(db):
     client = _in_language("en")
-    assert _nav_labels(client) == ["Home", "Regions", "Search", "Market", "Labels"]
+    assert _nav_labels(client) == ["Home", "Regions", "Search", "Market", "Labels", "Cart"]
     html = client.get("/").content.decode()
     assert "Log in" in html and "Sign up" in html and "Log out" not in html
 
