@@ -5,17 +5,19 @@ are the demo's), in a few runs: the villages of the published 2016 Taobao-villag
 county or township (the e-commerce villages), then a thin spread of small shops over every
 demo village. Both are imported through the real ``sales`` imports.
 
-The label thresholds are absolute (¥10,000,000 a year per village), and a real Taobao
-village sells that with tens of thousands of orders a year. To stay fast, the demo keeps
-about a hundred thousand orders in all and multiplies every order's value by
-``AMOUNT_SCALE``: one demo order stands for that many real ones. Everything here is
-invented for the demo (``docs/demo.md``).
+The label thresholds are absolute (¥10,000,000 a year per village). Order values stay
+real-ish (synth's product lines and price levels, with a price scale where a place's
+goods cost more, such as 沙集镇's furniture); the orders go where labels are to be earned,
+each village committee of 沙集镇 in a run of its own, so that the stored rounds show
+labelled villages, a Taobao town and, in 2022, a cluster. Everything here is invented for
+the demo (``docs/demo.md``).
 """
 
 import csv
 import re
+import zlib
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +26,7 @@ import pyarrow.parquet as pq
 
 from taocun.core.chinatime import CHINA_TZ
 from taocun.regions.models import Division, Level
+from taocun.synth.economy import HISTORY_YEARS, SHOP_SIGMA
 from taocun.synth.generator import synth_generate
 
 TAOBAO_VILLAGES_2016 = Path(__file__).parent / "data" / "taobao-villages-2016-demo.csv"
@@ -32,20 +35,62 @@ LEDGER_YEARS = (2018, 2022)
 # rounds (July to June) and the year between them.
 LEDGER_START = datetime(2018, 7, 1, tzinfo=CHINA_TZ)
 LEDGER_END = datetime(2022, 7, 1, tzinfo=CHINA_TZ)
-# Synth runs: (name, code prefix, orders, shops). The villages of the 2016 list go to the
-# first run whose prefix they start with; each run shares one county (and mostly one
-# township), so only the villages' own draws tell its villages apart. The last run spreads
-# small shops thinly over every demo village.
-RUNS = (
-    ("dj", "371721121", 150_000, 3_200),  # 曹县大集镇: the seller's township
-    ("sj", "320324109", 50_000, 1_300),  # 睢宁县沙集镇: the "Shaji model"
-    ("yw", "330782", 16_000, 700),  # 义乌: many urban communities (not eligible from 2020)
-    ("cx", "371721", 6_000, 400),  # the rest of 曹县
-    ("sn", "320324", 5_000, 350),  # the rest of 睢宁县
-    ("hb", "1305", 8_000, 500),  # 清河县 and 平乡县
-    ("all", "", 8_000, 1_400),
+
+
+@dataclass(frozen=True)
+class Run:
+    """One synth run: the listed villages it covers and how their trade looks.
+
+    ``prefixes`` are code prefixes (a county, a township or single villages); a listed
+    village goes to the first run with a prefix it starts with. A run without prefixes
+    spreads its shops thinly over every demo village. ``orders`` and ``shops`` are for the
+    generated calendar years 2018-2022; the ledger keeps July 2018 - June 2022 of them.
+    """
+
+    name: str
+    prefixes: tuple[str, ...]
+    orders: int
+    shops: int
+    line: str | None = None  # what the place sells (synth --product-line)
+    price_scale: float = 1.0  # synth --price-scale
+    shop_sigma: float = SHOP_SIGMA  # synth --shop-sigma
+    history_years: float = HISTORY_YEARS  # synth --history-years
+
+
+# 沙集镇 (睢宁县) has sold furniture online since 2006 (the "Shaji model"), by 2020 much of
+# it solid wood: an order is often a bed or a wardrobe (price scale 2.5, about ¥1,400 an
+# order on average). Each of its rural village committees is a run of its own, sized so
+# that the labels spread over the rounds: pioneers trading for years (labelled from 2019),
+# a second wave (from 2020) and followers booming late (2022), when the ten form a cluster.
+FURNITURE = {"line": "furniture", "price_scale": 2.5, "shop_sigma": 0.5}
+SHAJI = (
+    # code, orders, shops, years of trading before the ledger
+    ("320324109206", 80_000, 600, 8),  # 三丁: pioneer
+    ("320324109207", 84_000, 640, 8),  # 仝圩: pioneer
+    ("320324109209", 84_000, 700, 8),  # 丁陈: pioneer
+    ("320324109204", 80_000, 560, 1),  # 朱庙: second wave
+    ("320324109210", 47_000, 450, 1),  # 大顾: followers
+    ("320324109208", 45_000, 420, 1),  # 杨瓦
+    ("320324109212", 46_000, 440, 1),  # 商湖
+    ("320324109213", 46_000, 450, 1),  # 魏集
+    ("320324109216", 45_000, 420, 1),  # 陆园
+    ("320324109217", 47_000, 460, 1),  # 蔡吴
 )
-AMOUNT_SCALE = 40
+RUNS = (
+    *(
+        Run(f"sj{code[-3:]}", (code,), orders, shops, history_years=history, **FURNITURE)
+        for code, orders, shops, history in SHAJI
+    ),
+    # The rest of 沙集镇: 东风 (the birthplace, now a residents' committee), the other
+    # communities and three village committees with urban codes (余圩, 夏圩, 兴国).
+    Run("sj", ("320324109",), 12_000, 400, history_years=8, **FURNITURE),
+    Run("dj", ("371721121",), 24_000, 1_200, "apparel", 2.0),  # 曹县大集镇: 汉服, stage costumes
+    Run("yw", ("330782",), 16_000, 700, "handicrafts"),  # 义乌: small commodities
+    Run("cx", ("371721",), 6_000, 400, "furniture", 1.5),  # the rest of 曹县: woodwork
+    Run("sn", ("320324",), 5_000, 350, "furniture", 1.5),  # the rest of 睢宁县
+    Run("hb", ("1305",), 8_000, 500),  # 清河县 and 平乡县
+    Run("all", (), 8_000, 1_400),
+)
 DIVISION_COLUMNS = ("code", "name", "level", "parent_code", "ur_code", "households", "lat", "lon")
 _TOWNSHIP_SUFFIX = re.compile(r"(街道办事处|街道|镇|乡)$")
 _COMMITTEE_SUFFIX = re.compile(r"(村民委员会|村委会|社区居委会|居委会|委会)$")
@@ -119,11 +164,6 @@ def _divisions_file(path: Path, villages: list[str] | None) -> Path:
     return path
 
 
-def _scaled(yuan: pa.ChunkedArray) -> pa.ChunkedArray:
-    scaled = pc.multiply(yuan, pa.scalar(Decimal(AMOUNT_SCALE), pa.decimal128(4, 0)))
-    return pc.cast(scaled, pa.decimal128(18, 2))
-
-
 def _part(folder: Path, prefix: str) -> tuple[pa.Table, pa.Table]:
     shops = pq.read_table(folder / "shops")
     orders = pq.read_table(folder / "orders")
@@ -145,8 +185,6 @@ def _part(folder: Path, prefix: str) -> tuple[pa.Table, pa.Table]:
             name,
             pc.binary_join_element_wise(prefix, orders[name], ""),
         )
-    for name in ("amount", "refunded_amount"):
-        orders = orders.set_column(orders.column_names.index(name), name, _scaled(orders[name]))
     return shops, orders
 
 
@@ -154,23 +192,28 @@ def ledger_files_write(*, folder: Path, seed: int) -> tuple[Path, Path]:
     """Generate the demo ledger under ``folder``; return the shops and orders files."""
     listed = taobao_villages_2016()
     shops, orders = [], []
-    for prefix, code_prefix, order_count, shop_count in RUNS:
-        if code_prefix:
-            villages = [code for code in listed if code.startswith(code_prefix)]
-            listed = [code for code in listed if code not in villages]
+    for run in RUNS:
+        if run.prefixes:
+            villages = [code for code in listed if code.startswith(run.prefixes)]
+            listed = [code for code in listed if not code.startswith(run.prefixes)]
         else:
             villages = None
-        divisions = _divisions_file(folder / f"divisions-{prefix}.parquet", villages)
+        divisions = _divisions_file(folder / f"divisions-{run.name}.parquet", villages)
         synth_generate(
-            out=folder / prefix,
-            orders=order_count,
-            shops=shop_count,
+            out=folder / run.name,
+            orders=run.orders,
+            shops=run.shops,
             divisions=divisions,
             years=LEDGER_YEARS,
-            seed=seed,
+            # A stream of its own per run: two runs of the same size are not twins.
+            seed=zlib.crc32(f"{seed}:{run.name}".encode()),
             overwrite=True,
+            product_line=run.line,
+            price_scale=run.price_scale,
+            shop_sigma=run.shop_sigma,
+            history_years=run.history_years,
         )
-        part_shops, part_orders = _part(folder / prefix, f"{prefix}{seed}-")
+        part_shops, part_orders = _part(folder / run.name, f"{run.name}{seed}-")
         shops.append(part_shops)
         orders.append(part_orders)
     shops_path, orders_path = folder / "shops.parquet", folder / "orders.parquet"

@@ -153,6 +153,10 @@ def synth_generate(
     progress: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     file_rows: int = DEFAULT_FILE_ROWS,
+    product_line: str | None = None,
+    price_scale: float = 1.0,
+    shop_sigma: float = economy.SHOP_SIGMA,
+    history_years: float = economy.HISTORY_YEARS,
 ) -> SynthSummary:
     """Write ``divisions``, ``shops/part-*`` and ``orders/part-*`` under ``out``.
 
@@ -160,6 +164,14 @@ def synth_generate(
     villages (whole counties drawn by the seed), a 12-digit division code (the villages
     below it) or a code prefix ending in ``*`` (``3307*``). The files appear only when
     complete: they are written under ``out/.synth-partial`` and moved into place at the end.
+
+    Model options (``docs/synth.md``): ``product_line`` makes every selected township
+    specialise in that line (``economy.PRODUCT_LINES``) instead of a drawn one;
+    ``price_scale`` multiplies every shop's price level (a place whose goods cost more or
+    less than its line's median); ``shop_sigma`` is the log-normal spread of shop sizes
+    (lower: fewer tiny shops, more shops that sell every month); ``history_years`` is how
+    long before the first year shops may have opened (longer: a mature place whose trade
+    grows slowly; shorter: a place that is just booming).
     """
     started = time.perf_counter()
     first_year, last_year = years
@@ -173,6 +185,12 @@ def synth_generate(
         chunk_rows=chunk_rows,
         file_rows=file_rows,
     )
+    line_index = _check_model(
+        product_line=product_line,
+        price_scale=price_scale,
+        shop_sigma=shop_sigma,
+        history_years=history_years,
+    )
     if shops is None:
         shops = max(1, orders // 50)
     out = Path(out)
@@ -180,7 +198,7 @@ def synth_generate(
     _check_output(out, overwrite=overwrite)
     table = _read_divisions(source)
     selected = _select_villages(table, villages, seed=seed)
-    village_set = _VillageSet.build(selected, seed=seed)
+    village_set = _VillageSet.build(selected, seed=seed, line=line_index)
 
     partial = out / ".synth-partial"
     if partial.exists():
@@ -194,7 +212,14 @@ def synth_generate(
         _write_whole(divisions_out, partial / f"divisions{suffix}", file_format)
 
         shop_set = _ShopSet.build(
-            village_set, shops=shops, first_year=first_year, last_year=last_year, seed=seed
+            village_set,
+            shops=shops,
+            first_year=first_year,
+            last_year=last_year,
+            seed=seed,
+            shop_sigma=shop_sigma,
+            price_scale=price_scale,
+            history_years=history_years,
         )
         _write_parts(
             _shop_tables(shop_set, village_set, household_ids=household_ids, chunk_rows=chunk_rows),
@@ -223,6 +248,12 @@ def synth_generate(
             "villages": villages,
             "divisions_source": source.name,
             "format": file_format,
+            "model": {
+                "product_line": product_line,
+                "price_scale": price_scale,
+                "shop_sigma": shop_sigma,
+                "history_years": history_years,
+            },
             "counts": {
                 "villages": village_set.size,
                 "villages_with_shops": int(np.count_nonzero(shop_set.shops_per_village)),
@@ -293,6 +324,41 @@ def _check_arguments(
         )
     if chunk_rows < 1 or file_rows < 1:
         raise ValidationError(_("chunk and file sizes must be positive"), field="chunk_rows")
+
+
+# Bounds of the model options: wide enough for any calibration, narrow enough to refuse typos.
+PRICE_SCALE_RANGE = (0.05, 20.0)
+SHOP_SIGMA_RANGE = (0.0, 4.0)
+HISTORY_RANGE = (0.0, 10.0)
+
+
+def _check_model(
+    *,
+    product_line: str | None,
+    price_scale: float,
+    shop_sigma: float,
+    history_years: float,
+) -> int | None:
+    """Validate the model options; return the forced product line's index (or None)."""
+    names = [line.name for line in economy.PRODUCT_LINES]
+    if product_line is not None and product_line not in names:
+        raise ValidationError(
+            _("unknown product line %(value)r: expected one of %(names)s")
+            % {"value": product_line, "names": ", ".join(names)},
+            field="product_line",
+        )
+    for field_name, value, (low, high) in (
+        ("price_scale", price_scale, PRICE_SCALE_RANGE),
+        ("shop_sigma", shop_sigma, SHOP_SIGMA_RANGE),
+        ("history_years", history_years, HISTORY_RANGE),
+    ):
+        if not (low <= value <= high):  # also refuses NaN
+            raise ValidationError(
+                _("%(name)s must be between %(low)s and %(high)s, got %(value)s")
+                % {"name": field_name, "low": low, "high": high, "value": value},
+                field=field_name,
+            )
+    return None if product_line is None else names.index(product_line)
 
 
 def _check_output(out: Path, *, overwrite: bool) -> None:
@@ -434,7 +500,13 @@ class _VillageSet:
         return len(self.codes)
 
     @classmethod
-    def build(cls, villages: pa.Table, *, seed: int) -> _VillageSet:
+    def build(
+        cls,
+        villages: pa.Table,
+        *,
+        seed: int,
+        line: int | None = None,
+    ) -> _VillageSet:
         codes = villages["code"].combine_chunks()
         text = codes.to_numpy(zero_copy_only=False).astype("U12")
         n = len(text)
@@ -463,8 +535,10 @@ class _VillageSet:
 
         shares = np.array([line.share for line in economy.PRODUCT_LINES])
         line_draw = _keyed_uniforms(township_keys, seed=seed, stream=13)
-        line = np.searchsorted(np.cumsum(shares) / shares.sum(), line_draw, side="right")
-        line = np.minimum(line, len(shares) - 1)
+        drawn = np.searchsorted(np.cumsum(shares) / shares.sum(), line_draw, side="right")
+        drawn = np.minimum(drawn, len(shares) - 1)
+        if line is not None:  # the caller knows what the place sells
+            drawn = np.full(n, line)
 
         household_draw = _keyed_normals(text.astype(np.int64), seed=seed, stream=15)
         median = np.where(
@@ -482,7 +556,7 @@ class _VillageSet:
         else:
             households = invented
             invented_count = n
-        return cls(codes, propensity, line.astype(np.int8), households, invented_count)
+        return cls(codes, propensity, drawn.astype(np.int8), households, invented_count)
 
 
 def _keyed_normals(keys: np.ndarray, *, seed: int, stream: int) -> np.ndarray:
@@ -576,7 +650,16 @@ class _ShopSet:
 
     @classmethod
     def build(
-        cls, villages: _VillageSet, *, shops: int, first_year: int, last_year: int, seed: int
+        cls,
+        villages: _VillageSet,
+        *,
+        shops: int,
+        first_year: int,
+        last_year: int,
+        seed: int,
+        shop_sigma: float = economy.SHOP_SIGMA,
+        price_scale: float = 1.0,
+        history_years: float = economy.HISTORY_YEARS,
     ) -> _ShopSet:
         rng = np.random.default_rng([seed, _SHOPS])
         day0 = date(first_year, 1, 1)
@@ -589,7 +672,7 @@ class _ShopSet:
         village = np.repeat(np.arange(villages.size, dtype=np.int32), per_village)
 
         # Opening times: growth-weighted over [first year - history, end), in days.
-        history = economy.HISTORY_YEARS * 365.25
+        history = history_years * 365.25
         span = days + history
         # Busy villages were the pioneers: their shops opened earlier (slower growth).
         cap = np.maximum(economy.SHOPS_PER_HOUSEHOLD_CAP * villages.households, 1.0)
@@ -630,7 +713,7 @@ class _ShopSet:
         orders_factor = np.array([p.orders_factor for p in economy.PLATFORMS])
         price_factor = np.array([p.price_factor for p in economy.PLATFORMS])
         volume = (
-            np.exp(economy.SHOP_SIGMA * rng.standard_normal(shops))
+            np.exp(shop_sigma * rng.standard_normal(shops))
             * orders_factor[platform]
             * np.where(enterprise, 1.6, 1.0)
             * pull[village]
@@ -638,6 +721,7 @@ class _ShopSet:
         median_price = np.array([p.median_price_yuan for p in economy.PRODUCT_LINES]) * 100
         price_fen = (
             median_price[line]
+            * price_scale
             * price_factor[platform]
             * np.exp(economy.SHOP_PRICE_SIGMA * rng.standard_normal(shops))
         )

@@ -1,13 +1,14 @@
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Avg
 from django.test import override_settings
 from django.utils import translation
 
 from taocun.accounts.models import Role, User
 from taocun.core.models import AuditEntry
 from taocun.demo.services import ACCOUNTS, DEMO_PASSWORD, DEMO_RULE_SETS, demo_load
-from taocun.labels.models import Evaluation, EvaluationStatus, VillageResult
+from taocun.labels.models import Evaluation, EvaluationStatus, TownResult, VillageResult
 from taocun.market.models import Product, ProductPhoto, Shop, ShopStatus, Variant
 from taocun.market.selectors import product_search
 from taocun.regions.models import Division, Household, Level
@@ -20,7 +21,7 @@ RELOAD_ACTIONS = ("demo.load", "regions.divisions_import")
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One full load for the module (about 20 s), rolled back at the end."""
+    """One full load for the module (about 35 s), rolled back at the end."""
     media = tmp_path_factory.mktemp("media")
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media), transaction.atomic():
         yield demo_load(seed=7, progress=False)
@@ -87,17 +88,55 @@ def test_demo_market_has_verified_shops_with_products_photos_and_search(demo):
 
 @pytest.mark.django_db
 def test_demo_ledger_and_stored_evaluations_label_some_villages_and_explain_gaps(demo):
-    assert SalesOrder.objects.count() == demo.orders > 50_000
+    assert SalesOrder.objects.count() == demo.orders > 300_000
     assert LedgerShop.objects.values("village_id").distinct().count() > 100
+    labelled = []
     for name in DEMO_RULE_SETS:
-        assert Evaluation.objects.get(rule_set=name).status == EvaluationStatus.DONE
+        evaluation = Evaluation.objects.get(rule_set=name)
+        assert evaluation.status == EvaluationStatus.DONE
+        # Every stored round labels several villages and at least one Taobao town.
+        assert evaluation.villages_labeled >= 3
+        assert evaluation.towns_labeled >= 1
+        assert TownResult.objects.filter(evaluation=evaluation, labeled=True).exists()
+        assert demo.labelled[name] == (
+            evaluation.villages_labeled,
+            evaluation.towns_labeled,
+            evaluation.clusters_set.count(),
+        )
+        labelled.append(evaluation.villages_labeled)
+    assert labelled == sorted(labelled) and labelled[-1] > labelled[0]  # the rounds grow
     latest = Evaluation.objects.get(rule_set="aliresearch-2022")
-    assert latest.villages_labeled >= 1
-    assert VillageResult.objects.filter(evaluation=latest, labeled=True).exists()
-    near = VillageResult.objects.filter(evaluation=latest, labeled=False, sales_fen__gt=300_000_000)
-    assert near.exists()  # villages that sell but miss a criterion: their gaps are shown
-    assert any(not c["passed"] and c.get("gap") for c in near.first().criteria)
-    assert demo.labelled["aliresearch-2022"][0] == latest.villages_labeled
+    cluster = latest.clusters_set.get()  # 沙集镇's ten rural village committees
+    assert cluster.villages >= 10 and cluster.sales_fen >= 10_000_000_000
+    assert set(cluster.village_codes) <= set(
+        VillageResult.objects.filter(evaluation=latest, labeled=True).values_list(
+            "village_id", flat=True
+        )
+    )
+    # Villages that sell but miss a criterion: their gaps are shown.
+    earlier = Evaluation.objects.get(rule_set="aliresearch-2020")
+    near = VillageResult.objects.filter(
+        evaluation=earlier, labeled=False, eligible=True, sales_fen__gt=300_000_000
+    )
+    assert near.count() >= 3
+    assert all(any(not c["passed"] and c.get("gap") for c in v.criteria) for v in near)
+    failing = VillageResult.objects.filter(evaluation=latest, labeled=False, sales_fen__gt=0)
+    assert failing.count() > 50
+
+
+@pytest.mark.django_db
+def test_demo_order_values_are_real_ish(demo):
+    """No scaling of values: an order of 大集镇's clothes costs tens or hundreds of yuan,
+    one of 沙集镇's furniture hundreds or a few thousand."""
+
+    def mean_yuan(village_prefix: str) -> float:
+        orders = SalesOrder.objects.filter(shop__village__code__startswith=village_prefix)
+        return orders.aggregate(mean=Avg("amount_cny_fen"))["mean"] / 100
+
+    assert 80 < mean_yuan("371721121") < 600  # 曹县大集镇: 汉服, stage costumes
+    assert 500 < mean_yuan("320324109") < 2_500  # 睢宁县沙集镇: furniture
+    assert mean_yuan("330782") < 300  # 义乌: small commodities
+    assert SalesOrder.objects.aggregate(mean=Avg("amount_cny_fen"))["mean"] < 200_000
 
 
 @pytest.mark.django_db

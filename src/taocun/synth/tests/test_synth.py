@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from taocun.core.chinatime import CHINA_TZ, parse_instant
 from taocun.core.errors import Conflict, ValidationError
@@ -269,6 +270,11 @@ def test_a_county_has_the_same_hot_villages_alone_or_among_others(tmp_path):
         ({"file_format": "xlsx"}, "format"),
         ({"shops": 0}, "shops"),
         ({"divisions": Path("/nonexistent/divisions.csv")}, "divisions"),
+        ({"product_line": "toys"}, "product_line"),
+        ({"price_scale": 0}, "price_scale"),
+        ({"price_scale": float("nan")}, "price_scale"),
+        ({"shop_sigma": -0.5}, "shop_sigma"),
+        ({"history_years": 11}, "history_years"),
     ],
 )
 def test_bad_arguments_are_refused_naming_the_field(tmp_path, options, field):
@@ -276,6 +282,56 @@ def test_bad_arguments_are_refused_naming_the_field(tmp_path, options, field):
         generate(tmp_path, **options)
     assert caught.value.field == field
     assert not (tmp_path / "orders").exists()
+
+
+def _per_shop_orders(folder: Path) -> list[int]:
+    orders = read(folder / "orders")
+    counts = orders.group_by("shop_id").aggregate([("order_id", "count")])
+    return sorted(counts["order_id_count"].to_pylist(), reverse=True)
+
+
+def _mean_amount(folder: Path) -> float:
+    return pc.mean(pc.cast(read(folder / "orders")["amount"], pa.float64())).as_py()
+
+
+def test_model_options_set_the_line_the_prices_the_shop_sizes_and_the_history(tmp_path):
+    base = {"orders": 20_000, "shops": 400, "villages": "320324109*"}
+    generate(tmp_path / "base", **base)
+    generate(
+        tmp_path / "tuned",
+        **base,
+        product_line="furniture",
+        price_scale=2.5,
+        shop_sigma=0.5,
+        history_years=8,
+    )
+    manifest = json.loads((tmp_path / "tuned" / "synth.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == {
+        "product_line": "furniture",
+        "price_scale": 2.5,
+        "shop_sigma": 0.5,
+        "history_years": 8,
+    }
+    # A price scale multiplies the values; the rest of the model is unchanged.
+    generate(tmp_path / "dear", **base, price_scale=2.0)
+    assert 1.8 < _mean_amount(tmp_path / "dear") / _mean_amount(tmp_path / "base") < 2.2
+    assert read(tmp_path / "dear" / "orders").num_rows == 20_000
+    # Furniture orders are worth more than the township's drawn line's.
+    generate(tmp_path / "furniture", **base, product_line="furniture")
+    generate(tmp_path / "handicrafts", **base, product_line="handicrafts")
+    assert _mean_amount(tmp_path / "furniture") > 4 * _mean_amount(tmp_path / "handicrafts")
+    # A narrower spread of shop sizes: no shop dominates, most shops sell.
+    wide, narrow = _per_shop_orders(tmp_path / "base"), _per_shop_orders(tmp_path / "tuned")
+    assert sum(narrow[:4]) < 0.5 * sum(wide[:4])
+    assert narrow[len(narrow) // 2] > 2 * wide[len(wide) // 2]
+    # A longer history: shops opened years before the first year of orders.
+    opened = read(tmp_path / "tuned" / "shops")["opened_at"].to_pylist()
+    assert (
+        min(o.year for o in opened)
+        <= 2008
+        < 2011
+        <= min(o.year for o in read(tmp_path / "base" / "shops")["opened_at"].to_pylist())
+    )
 
 
 def test_existing_output_is_kept_unless_overwrite(tmp_path):
@@ -291,26 +347,35 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
 
 def test_the_command_reports_counts_and_exits_2_on_errors(tmp_path):
     out = io.StringIO()
-    call_command(
-        SynthCommand(),
-        "--out",
-        str(tmp_path),
-        "--orders",
-        "2,000",
-        "--shops",
-        "40",
-        "--divisions",
-        str(DEMO_DIVISIONS),
-        "--villages",
-        "3307*",
-        "--years",
-        "2019-2020",
-        "--seed",
-        "3",
-        "--household-ids",
-        "--no-progress",
-        stdout=out,
-    )
+    with translation.override("en"):  # the site's language is zh-Hans
+        call_command(
+            SynthCommand(),
+            "--out",
+            str(tmp_path),
+            "--orders",
+            "2,000",
+            "--shops",
+            "40",
+            "--divisions",
+            str(DEMO_DIVISIONS),
+            "--villages",
+            "3307*",
+            "--years",
+            "2019-2020",
+            "--seed",
+            "3",
+            "--household-ids",
+            "--product-line",
+            "furniture",
+            "--price-scale",
+            "1.5",
+            "--shop-sigma",
+            "1",
+            "--history-years",
+            "2",
+            "--no-progress",
+            stdout=out,
+        )
     assert "2,000 orders of 40 shops" in out.getvalue()
     assert "invented" in out.getvalue()
     shops = read(tmp_path / "shops")
@@ -326,6 +391,13 @@ def test_the_command_reports_counts_and_exits_2_on_errors(tmp_path):
         for instant in read(tmp_path / "orders")["paid_at"].to_pylist()
     }
     assert years == {2019, 2020}
+    manifest = json.loads((tmp_path / "synth.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == {
+        "product_line": "furniture",
+        "price_scale": 1.5,
+        "shop_sigma": 1.0,
+        "history_years": 2.0,
+    }
 
     with pytest.raises(CommandError) as caught:
         call_command(

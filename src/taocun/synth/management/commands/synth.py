@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from taocun.core.commands import TaocunCommand
 from taocun.core.errors import ApplicationError
+from taocun.synth import economy
 from taocun.synth.generator import FORMATS, parse_years, synth_generate
 
 
@@ -75,6 +76,36 @@ class Command(TaocunCommand):
             "import refuses them",
         )
         parser.add_argument(
+            "--product-line",
+            choices=[line.name for line in economy.PRODUCT_LINES],
+            metavar="LINE",
+            help="every township sells this line (apparel, furniture, produce, handicrafts) "
+            "instead of a drawn one",
+        )
+        parser.add_argument(
+            "--price-scale",
+            type=float,
+            default=1.0,
+            metavar="X",
+            help="multiply every shop's price level (default 1)",
+        )
+        parser.add_argument(
+            "--shop-sigma",
+            type=float,
+            default=economy.SHOP_SIGMA,
+            metavar="S",
+            help=f"log-normal spread of shop sizes (default {economy.SHOP_SIGMA}); lower: "
+            "fewer tiny shops, more that sell every month",
+        )
+        parser.add_argument(
+            "--history-years",
+            type=float,
+            default=economy.HISTORY_YEARS,
+            metavar="Y",
+            help=f"shops may have opened up to Y years before the first year (default "
+            f"{economy.HISTORY_YEARS}); longer: a mature place, shorter: a booming one",
+        )
+        parser.add_argument(
             "--overwrite", action="store_true", help="replace data generated before in DIR"
         )
         parser.add_argument(
@@ -93,6 +124,10 @@ class Command(TaocunCommand):
             file_format=options["file_format"],
             household_ids=options["household_ids"],
             overwrite=options["overwrite"],
+            product_line=options["product_line"],
+            price_scale=options["price_scale"],
+            shop_sigma=options["shop_sigma"],
+            history_years=options["history_years"],
             progress=not options["no_progress"],
         )
         self.stdout.write(
