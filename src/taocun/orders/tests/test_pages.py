@@ -85,6 +85,13 @@ def test_a_changed_price_shows_the_checkout_again_with_the_line_named(client_for
     assert not Checkout.objects.exists()
 
 
+def test_the_order_history_is_not_named_after_label_evaluations(client_for, paid_order, buyer):
+    """The site catalogue (LOCALE_PATHS) outranks the app's: a bare "History" would show
+    the labels' "历次评定" (past evaluations) on the order page."""
+    page = client_for(buyer).get(f"/orders/{paid_order.pk}/").content.decode()
+    assert "<h2>订单记录</h2>" in page and "历次评定" not in page
+
+
 def test_buyer_confirms_receipt_on_the_order_page(client_for, paid_order, keeper, buyer):
     seller = english(client_for(keeper))
     desk = seller.get("/orders/desk/?status=paid").content.decode()

@@ -5,6 +5,7 @@ timestamp is within the window and its nonce is new; anything else is refused wi
 clear code, audited, and changes nothing.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -240,7 +241,7 @@ def test_the_pay_page_shows_the_amount_and_two_buttons(intent):
     html = response.content.decode()
     assert "¥20.00" in html and intent.reference in html
     assert 'value="pay"' in html and 'value="fail"' in html
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 
@@ -256,7 +257,28 @@ def test_paying_on_the_page_captures_and_returns_to_the_shop(intent):
     again = client.post(intent.redirect_url, {"action": "pay"})
     assert again.status_code == 409  # closed: no second payment from the page
     assert LedgerTransaction.objects.count() == 1
-    assert "no longer open" in client.get(intent.redirect_url).content.decode()
+    closed = client.get(intent.redirect_url).content.decode()
+    assert 'value="pay"' not in closed and 'href="/orders/"' in closed  # no buttons, a way back
+
+
+def test_the_pay_form_passes_the_csrf_check_with_the_origin_a_browser_sends(intent):
+    """A browser posts a page's form with ``Origin: null`` when the page was served with
+    ``Referrer-Policy: no-referrer``, and Django's CSRF check refuses that (403): the page
+    keeps its URL from other sites with ``same-origin``, under which its own form carries
+    the site's origin."""
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(intent.redirect_url)
+    assert page["Referrer-Policy"] == "same-origin"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    form = {"action": "pay", "csrfmiddlewaretoken": token}
+
+    refused = client.post(intent.redirect_url, form, HTTP_ORIGIN="null")
+    assert refused.status_code == 403 and nothing_moved(intent)
+
+    paid = client.post(intent.redirect_url, form, HTTP_ORIGIN="http://testserver")
+    assert paid.status_code == 302 and paid["Location"] == "/orders/"
+    intent.refresh_from_db()
+    assert intent.status == IntentStatus.SUCCEEDED
 
 
 def test_failing_on_the_page_fails_the_intent(intent):

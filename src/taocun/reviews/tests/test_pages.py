@@ -16,6 +16,10 @@ def test_buyer_reviews_a_line_with_a_photo(client_for, buyer, line, apples):
     client = client_for(buyer)
     page = client.get(f"/reviews/line/{line.pk}/")
     assert page.status_code == 200 and "烟台红富士苹果" in page.content.decode()
+    # Each star choice is named by its number (a screen reader would read "★★★★☆" as
+    # five symbols); the stars themselves are decoration.
+    assert 'value="4" aria-label="4 星"' in page.content.decode()
+    assert '<span class="stars" aria-hidden="true">★★★★☆</span>' in page.content.decode()
     response = client.post(
         f"/reviews/line/{line.pk}/",
         {"stars": "4", "text": "很甜", "photo": SimpleUploadedFile("a.jpg", image_bytes())},
