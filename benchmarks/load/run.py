@@ -27,6 +27,17 @@ Steps, each in its own process:
    the machine (cores, RAM, ``/proc/loadavg`` at the start and end, versions), into
    ``--out`` as ``summary.json`` and ``summary.md``.
 
+``--scenario checkout``: before serving, buyer accounts (one per locust user, with an API
+token and an address; the first through the accounts and orders services, the rest copied
+in bulk), a pool of well-stocked packs from ``--pool-shops`` shops and ``--scarce`` packs
+set to 1–2 units, into ``checkout.json``; every pack's stock plus what live orders hold is
+snapshotted (table ``load_stock_before``); locust runs the ``Buyer`` users (cart, checkout
+with an ``Idempotency-Key``, signed sandbox callback; one ``TAOCUN_SANDBOX_SECRET`` for
+both processes). After the run: checkouts placed and paid per second, cart → paid
+percentiles, refusals by kind, and the verification (no negative stock; for every pack,
+stock before = stock now + units in live orders; ``taocun payments check``; SQL sums of
+the ledger) in the summary.
+
 The load generator runs on the same machine as the server: both share its cores. Nothing
 here asserts a time; results and the commands go in docs/benchmarks.md.
 """
@@ -58,7 +69,7 @@ BATCH = 20_000
 CERTIFIED_SHARE = 0.05
 PHOTO_SHARE = 0.8
 # Page types, in the order of the report; a locust request name starts with its type.
-PAGE_TYPES = ("home", "category", "search", "product", "shop", "village")
+PAGE_TYPES = ("home", "category", "search", "product", "shop", "village", "checkout")
 
 
 # --- 1. prepare -------------------------------------------------------------------------
@@ -364,6 +375,221 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
     }
 
 
+# --- 1b. prepare the checkout scenario -------------------------------------------------
+
+BUYER_PHONE_PREFIX = "+86137"
+STOCK_TABLE = "load_stock_before"
+
+
+def prepare_checkout(buyers: int, pool_shops: int, scarce: int, path: Path) -> dict:
+    """Runs in the child process whose DATABASE_URL is the load database: buyer accounts
+    with an API token and a default address each, the pool of packs they buy, and a few
+    packs given 1–2 units so that buyers race for the last ones. Written to ``path`` (the
+    raw tokens: the load database is throwaway)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taocun.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from taocun.accounts.models import ApiToken, Role, RoleGrant, User
+    from taocun.accounts.services import api_token_create, token_digest, user_sign_up
+    from taocun.market.models import Variant
+    from taocun.orders.models import Address
+    from taocun.orders.services import address_create
+
+    call_command("migrate", verbosity=0)  # --reuse of a database made before orders existed
+    rng = random.Random()
+    base = User.objects.filter(phone__startswith=BUYER_PHONE_PREFIX).count()
+    phones = [f"{BUYER_PHONE_PREFIX}{base + i:08d}" for i in range(buyers)]
+    address = {
+        "recipient": "王芳",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "文三路 90 号 3 幢 201",
+    }
+    # The first buyer through the services, as the sign-up page and the API make one.
+    first = user_sign_up(phone=phones[0], password=secrets.token_urlsafe(16))
+    _token, first_raw = api_token_create(user=first, name="load test")
+    first_address = address_create(buyer=first, phone=phones[0], **address)
+    # The others copied from it in bulk (the same password hash, role, token shape and
+    # address; no audit rows): hashing a password per account would take minutes.
+    raws = [first_raw] + [f"tc_{secrets.token_urlsafe(32)}" for _ in phones[1:]]
+    with transaction.atomic():
+        users = [
+            first,
+            *User.objects.bulk_create(
+                User(phone=phone, password=first.password) for phone in phones[1:]
+            ),
+        ]
+        RoleGrant.objects.bulk_create(RoleGrant(user=u, role=Role.BUYER) for u in users[1:])
+        ApiToken.objects.bulk_create(
+            ApiToken(user=u, name="load test", digest=token_digest(raw), prefix=raw[:8])
+            for u, raw in zip(users[1:], raws[1:], strict=True)
+        )
+        addresses = [
+            first_address,
+            *Address.objects.bulk_create(
+                Address(buyer=u, phone=u.phone, is_default=True, **address) for u in users[1:]
+            ),
+        ]
+
+    # The pool: up to 8 well-stocked packs of each of ``pool_shops`` verified shops with a
+    # seller account; the scarce packs come from other shops.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT v.id, p.shop_id FROM market_variant v
+            JOIN market_product p ON p.id = v.product_id
+            JOIN market_shop s ON s.id = p.shop_id
+            WHERE v.is_active AND p.is_listed AND s.status = 'verified'
+              AND s.opened_by_id IS NOT NULL AND v.stock >= 100
+            """
+        )
+        rows = cursor.fetchall()
+    by_shop: dict[int, list[int]] = {}
+    for variant_id, shop_id in rows:
+        by_shop.setdefault(shop_id, []).append(variant_id)
+    shops = rng.sample(sorted(s for s, v in by_shop.items() if len(v) >= 2), pool_shops)
+    pool = {shop: rng.sample(by_shop[shop], min(8, len(by_shop[shop]))) for shop in shops}
+    others = sorted(v for s, vs in by_shop.items() if s not in pool for v in vs)
+    scarce_ids = rng.sample(others, scarce)
+    for variant in Variant.objects.filter(pk__in=scarce_ids):
+        variant.stock = rng.randint(1, 2)
+        variant.save(update_fields=["stock"])
+    found = {
+        "buyers": [
+            {"phone": u.phone, "token": raw, "address_id": a.pk}
+            for u, raw, a in zip(users, raws, addresses, strict=True)
+        ],
+        "by_shop": {str(shop): variants for shop, variants in pool.items()},
+        "scarce": scarce_ids,
+        "scarce_share": 0.3,
+    }
+    path.write_text(json.dumps(found), encoding="utf-8")
+    return {
+        "buyers": len(users),
+        "pool_shops": len(pool),
+        "pool_packs": sum(len(v) for v in pool.values()),
+        "scarce_packs": len(scarce_ids),
+        "scarce_units": sum(
+            Variant.objects.filter(pk__in=scarce_ids).values_list("stock", flat=True)
+        ),
+    }
+
+
+# Quantities held by live orders: every order that has not given its stock back.
+# (``stock_released`` is set when a cancel or a refund before shipment returns the units;
+# the check also compares with the statuses.)
+HELD_SQL = """
+    SELECT l.variant_id, sum(l.quantity) AS held FROM orders_orderline l
+    JOIN orders_order o ON o.id = l.order_id
+    WHERE o.status NOT IN ('cancelled', 'refunded') GROUP BY l.variant_id
+"""
+
+
+def stock_snapshot(url: str) -> None:
+    """Before the load: every pack's stock plus what live orders already hold."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {STOCK_TABLE}")
+        connection.execute(
+            f"CREATE TABLE {STOCK_TABLE} AS SELECT v.id, v.stock + coalesce(h.held, 0) AS units "
+            f"FROM market_variant v LEFT JOIN ({HELD_SQL}) h ON h.variant_id = v.id"
+        )
+        connection.execute("CREATE TABLE IF NOT EXISTS load_run_mark (started_at timestamptz)")
+        connection.execute("DELETE FROM load_run_mark")
+        connection.execute("INSERT INTO load_run_mark VALUES (now())")
+
+
+def verify(url: str, env: dict) -> dict:
+    """After the load, on the load database: no negative stock; for every pack, the units
+    before = stock now + units held by live orders (no oversell, nothing lost); the
+    statuses and the stock_released flags agree; the ledger (``taocun payments check``)."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+
+        def one(sql: str) -> int:
+            return int(connection.execute(sql).fetchone()[0])
+
+        result = {
+            "negative_stock_packs": one("SELECT count(*) FROM market_variant WHERE stock < 0"),
+            "packs_compared": one(f"SELECT count(*) FROM {STOCK_TABLE}"),
+            "packs_sold_during_run": one(
+                f"SELECT count(*) FROM {STOCK_TABLE} b JOIN market_variant v ON v.id = b.id "
+                "WHERE v.stock <> b.units"
+            ),
+            "stock_mismatches": one(
+                f"SELECT count(*) FROM {STOCK_TABLE} b JOIN market_variant v ON v.id = b.id "
+                f"LEFT JOIN ({HELD_SQL}) h ON h.variant_id = v.id "
+                "WHERE b.units <> v.stock + coalesce(h.held, 0)"
+            ),
+            "packs_sold_out_during_run": one(
+                f"SELECT count(*) FROM {STOCK_TABLE} b JOIN market_variant v ON v.id = b.id "
+                "WHERE v.stock = 0 AND b.units > 0"
+            ),
+            "live_orders_with_stock_released": one(
+                "SELECT count(*) FROM orders_order WHERE stock_released "
+                "AND status NOT IN ('cancelled', 'refunded')"
+            ),
+            "dead_orders_holding_stock": one(
+                "SELECT count(*) FROM orders_order WHERE NOT stock_released "
+                "AND status IN ('cancelled')"
+            ),
+            "checkouts_by_status": dict(
+                connection.execute(
+                    "SELECT status, count(*) FROM orders_checkout c, load_run_mark m "
+                    "WHERE c.created_at >= m.started_at GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            ),
+            "orders_by_status": dict(
+                connection.execute(
+                    "SELECT status, count(*) FROM orders_order o, load_run_mark m "
+                    "WHERE o.created_at >= m.started_at GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            ),
+            "intents_by_status": dict(
+                connection.execute(
+                    "SELECT status, count(*) FROM payments_paymentintent i, load_run_mark m "
+                    "WHERE i.created_at >= m.started_at GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            ),
+            "unbalanced_transactions": one(
+                "SELECT count(*) FROM (SELECT transaction_id FROM payments_ledgerentry "
+                "GROUP BY 1 HAVING sum(amount_fen) <> 0) t"
+            ),
+            "ledger_sum_fen": one("SELECT coalesce(sum(amount_fen), 0) FROM payments_ledgerentry"),
+            "escrow_held_fen": one(
+                "SELECT coalesce(sum(e.amount_fen), 0) FROM payments_ledgerentry e "
+                "JOIN payments_ledgeraccount a ON a.id = e.account_id WHERE a.kind = 'escrow'"
+            ),
+            "paid_orders_total_fen": one(
+                "SELECT coalesce(sum(total_fen - refunded_fen), 0) FROM orders_order "
+                "WHERE status NOT IN ('placed', 'cancelled', 'refunded', 'completed')"
+            ),
+        }
+    check = subprocess.run(
+        [str(BIN / "taocun"), "payments", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    result["payments_check_exit"] = check.returncode
+    result["payments_check_output"] = (check.stdout + check.stderr).strip().splitlines()[-12:]
+    result["ok"] = (
+        result["negative_stock_packs"] == 0
+        and result["stock_mismatches"] == 0
+        and result["unbalanced_transactions"] == 0
+        and result["payments_check_exit"] == 0
+    )
+    return result
+
+
 def targets(url: str, path: Path) -> dict:
     """What the shoppers visit, read from the load database: listed product ids, category
     slugs, shop ids, village codes and provinces that have products."""
@@ -429,6 +655,8 @@ def serve(env: dict, workers: int, port: int, log: Path) -> subprocess.Popen:
         ],
         env=env,
         start_new_session=True,
+        # The console SMS/e-mail backends print every notification: keep them out of the way.
+        stdout=log.with_suffix(".stdout.log").open("w"),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -534,6 +762,37 @@ def page_type_rows(times_file: Path) -> list[dict]:
     return out
 
 
+def checkout_rows(times_file: Path) -> dict:
+    """Whole checkouts after the ramp-up, from the outcomes the locustfile counts: placed and
+    paid per second, the time from the first cart request to the paid callback, and every
+    other outcome by kind (out of stock is expected; anything else is a failure)."""
+    if not times_file.exists():
+        return {}
+    recorded = json.loads(times_file.read_text(encoding="utf-8"))
+    outcomes = recorded.get("checkout_outcomes") or {}
+    if not outcomes:
+        return {}
+    duration = recorded["duration_s"] or 1
+    flow = sorted(recorded.get("checkout_flow_ms") or [])
+
+    def pick(q: float) -> float | None:
+        return round(flow[min(len(flow) - 1, int(q * len(flow)))], 1) if flow else None
+
+    expected = ("placed", "paid")
+    return {
+        "duration_s": round(duration, 1),
+        "placed": outcomes.get("placed", 0),
+        "paid": outcomes.get("paid", 0),
+        "placed_per_s": round(outcomes.get("placed", 0) / duration, 1),
+        "paid_per_s": round(outcomes.get("paid", 0) / duration, 1),
+        "flow_p50_ms": pick(0.50),
+        "flow_p95_ms": pick(0.95),
+        "flow_p99_ms": pick(0.99),
+        "expected_refusals": {k: v for k, v in outcomes.items() if "(expected)" in k},
+        "other": {k: v for k, v in outcomes.items() if k not in expected and "(expected)" not in k},
+    }
+
+
 def markdown(result: dict) -> str:
     lines = [
         f"Storefront under load — {result['started']}",
@@ -561,6 +820,21 @@ def markdown(result: dict) -> str:
             f"| {r['page']} | {r['requests']:,} | {r['failures']} | {r['rps']} | {r['p50_ms']} "
             f"| {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['kb']} |"
         )
+    checkouts = result.get("checkouts") or {}
+    if checkouts:
+        lines += [
+            "",
+            f"checkouts over {checkouts['duration_s']} s: {checkouts['placed']:,} placed "
+            f"({checkouts['placed_per_s']}/s), {checkouts['paid']:,} paid "
+            f"({checkouts['paid_per_s']}/s); cart → paid p50 {checkouts['flow_p50_ms']} ms, "
+            f"p95 {checkouts['flow_p95_ms']} ms, p99 {checkouts['flow_p99_ms']} ms",
+            f"expected refusals: {checkouts['expected_refusals']}",
+            f"other outcomes (failures): {checkouts['other'] or 'none'}",
+        ]
+    verification = result.get("verification") or {}
+    if verification:
+        lines += ["", "verification after the run:"]
+        lines += [f"- {key}: {value}" for key, value in verification.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -577,7 +851,22 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=120, help="seconds, after ramp-up")
     parser.add_argument("--think", default="1,3", help="MIN,MAX seconds between pages; 0: none")
     parser.add_argument("--out", type=Path, default=Path("/tmp/taocun-load"))
+    parser.add_argument(
+        "--scenario",
+        choices=["browse", "checkout"],
+        default="browse",
+        help="browse: the Shopper users; checkout: Buyer users that only check out and pay",
+    )
+    parser.add_argument(
+        "--checkout-weight",
+        type=int,
+        default=0,
+        help="browse scenario: weight of a checkout among the shoppers' pages (sum 22)",
+    )
+    parser.add_argument("--pool-shops", type=int, default=200, help="shops buyers buy from")
+    parser.add_argument("--scarce", type=int, default=20, help="packs given 1–2 units")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-checkout", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     url = database_url(os.environ.get("DATABASE_URL") or DEFAULT_URL)
@@ -592,13 +881,20 @@ def main() -> None:
         result = prepare(options.products, options.shops, options.service_shops, options.out)
         print(json.dumps(result))
         return
+    if options.child_checkout:
+        result = prepare_checkout(
+            options.users, options.pool_shops, options.scarce, options.child_checkout
+        )
+        print(json.dumps(result))
+        return
+    buying = options.scenario == "checkout" or options.checkout_weight > 0
 
     catalog_file = options.out / "catalog.json"
     if not (options.reuse and database_ready(url) and catalog_file.exists()):
         database_fresh(url)
         print(f"preparing {url} …", file=sys.stderr)
         done = subprocess.run(
-            [sys.executable, __file__, "--child", *sys.argv[1:]],
+            [sys.executable, __file__, *sys.argv[1:], "--child"],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
@@ -609,6 +905,18 @@ def main() -> None:
     print(f"catalog: {catalog}", file=sys.stderr)
     targets_file = options.out / "targets.json"
     targets(url, targets_file)
+    checkout_file = options.out / "checkout.json"
+    checkout_setup: dict = {}
+    if buying:
+        done = subprocess.run(
+            [sys.executable, __file__, *sys.argv[1:], "--child-checkout", str(checkout_file)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
+        checkout_setup = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"checkout: {checkout_setup}", file=sys.stderr)
     if options.prepare_only:
         return
 
@@ -617,12 +925,16 @@ def main() -> None:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The same sandbox secret for the server and for locust, which signs the callbacks.
+        "TAOCUN_SANDBOX_SECRET": secrets.token_urlsafe(32),
     }
     server = serve(serve_env, options.workers, port, options.out / "gunicorn.log")
     started = datetime.now(UTC).isoformat(timespec="seconds")
     load_start = loadavg()
     times_file = options.out / "times.json"
     times_file.unlink(missing_ok=True)
+    if buying:
+        stock_snapshot(url)
     try:
         prefix = options.out / "locust"
         subprocess.run(
@@ -645,12 +957,16 @@ def main() -> None:
                 "--only-summary",
                 "--loglevel",
                 "WARNING",
+                "Buyer" if options.scenario == "checkout" else "Shopper",
             ],
             env=os.environ
             | {
                 "TAOCUN_LOAD_TARGETS": str(targets_file),
                 "TAOCUN_LOAD_THINK": options.think,
                 "TAOCUN_LOAD_TIMES": str(times_file),
+                "TAOCUN_LOAD_CHECKOUT": str(checkout_file) if buying else "",
+                "TAOCUN_LOAD_CHECKOUT_WEIGHT": str(options.checkout_weight),
+                "TAOCUN_SANDBOX_SECRET": serve_env["TAOCUN_SANDBOX_SECRET"],
             },
             check=False,
         )
@@ -658,6 +974,7 @@ def main() -> None:
         load_end = loadavg()
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    verification = verify(url, serve_env) if buying else {}
     per_name = summarise(Path(f"{prefix}_stats.csv"))
     result = {
         "started": started,
@@ -669,11 +986,16 @@ def main() -> None:
             "spawn_rate": options.spawn_rate,
             "duration_s": options.duration,
             "think_s": options.think,
+            "scenario": options.scenario,
+            "checkout_weight": options.checkout_weight,
+            "checkout_setup": checkout_setup,
         },
         "loadavg_start": load_start,
         "loadavg_end": load_end,
         "page_types": page_type_rows(times_file),
         "requests": per_name,
+        "checkouts": checkout_rows(times_file),
+        "verification": verification,
     }
     (options.out / "summary.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8"

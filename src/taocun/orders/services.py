@@ -771,7 +771,15 @@ def checkout_mark_paid(*, reference: str) -> Checkout | None:
 def _checkout_paid_locked(checkout: Checkout, *, paid_at: datetime) -> None:
     checkout.status = CheckoutStatus.PAID
     checkout.save(update_fields=["status", "updated_at"])
-    for order in Order.objects.select_for_update().filter(checkout=checkout).order_by("pk"):
+    # Buyer, seller and shop come with the orders (the notifications below need them);
+    # only the order rows are locked, as before.
+    orders = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("buyer", "seller", "shop")
+        .filter(checkout=checkout)
+        .order_by("pk")
+    )
+    for order in orders:
         if order.status != OrderStatus.PLACED:
             # Cannot happen: a placed order is cancelled only after its intent is closed.
             logger.error("paid checkout %s has order %s in %s", checkout.pk, order.pk, order.status)
