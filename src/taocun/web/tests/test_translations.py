@@ -15,9 +15,21 @@ from pathlib import Path
 
 import pytest
 
-LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+LOCALE_DIR = PACKAGE_DIR / "locale"
+# The site's catalogue and every app's own (``market/locale``, ``orders/locale`` …): the
+# same rules hold for all of them.
+CATALOGUES = [LOCALE_DIR, *sorted(PACKAGE_DIR.glob("*/locale"))]
 TRANSLATED_LOCALES = ["zh_Hans", "fr"]
 ALL_LOCALES = ["zh_Hans", "fr", "en"]
+
+
+def _catalogue_cases(locales: list[str]) -> list:
+    return [
+        pytest.param(catalogue, locale, id=f"{catalogue.parent.name}-{locale}")
+        for catalogue in CATALOGUES
+        for locale in locales
+    ]
 
 
 @dataclass
@@ -87,27 +99,32 @@ def read_po(path: Path) -> list[PoEntry]:
     return [e for e in entries if not e.obsolete and e.msgid != ""]
 
 
-def _po_path(locale: str) -> Path:
-    return LOCALE_DIR / locale / "LC_MESSAGES" / "django.po"
+def _po_path(locale: str, catalogue: Path = LOCALE_DIR) -> Path:
+    return catalogue / locale / "LC_MESSAGES" / "django.po"
 
 
-@pytest.mark.parametrize("locale", TRANSLATED_LOCALES)
-def test_every_string_is_translated(locale):
+def test_every_app_catalogue_is_checked():
+    assert len(CATALOGUES) >= 5 and all(_po_path("fr", c).exists() for c in CATALOGUES)
+
+
+@pytest.mark.parametrize(("catalogue", "locale"), _catalogue_cases(TRANSLATED_LOCALES))
+def test_every_string_is_translated(catalogue, locale):
     problems = [
         f"django.po:{entry.line}: {'fuzzy' if 'fuzzy' in entry.flags else 'untranslated'}"
         f" {entry.msgid!r}"
-        for entry in read_po(_po_path(locale))
+        for entry in read_po(_po_path(locale, catalogue))
         if entry.untranslated or "fuzzy" in entry.flags
     ]
-    assert not problems, f"{locale}: translate these (see docs/i18n.md):\n" + "\n".join(problems)
+    where = f"{catalogue} {locale}"
+    assert not problems, f"{where}: translate these (see docs/i18n.md):\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("locale", ALL_LOCALES)
-def test_placeholders_are_kept(locale):
+@pytest.mark.parametrize(("catalogue", "locale"), _catalogue_cases(ALL_LOCALES))
+def test_placeholders_are_kept(catalogue, locale):
     """A translation must use the same %(name)s placeholders as its source string."""
     pattern = re.compile(r"%\(\w+\)[sdr]")
     problems = []
-    for entry in read_po(_po_path(locale)):
+    for entry in read_po(_po_path(locale, catalogue)):
         expected = set(pattern.findall(entry.msgid + (entry.msgid_plural or "")))
         for text in entry.msgstr.values():
             if text and set(pattern.findall(text)) - expected:
@@ -117,30 +134,30 @@ def test_placeholders_are_kept(locale):
     assert not problems, f"{locale}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("locale", ALL_LOCALES)
-def test_compiled_catalogue_is_current(locale):
+@pytest.mark.parametrize(("catalogue", "locale"), _catalogue_cases(ALL_LOCALES))
+def test_compiled_catalogue_is_current(catalogue, locale):
     """The committed .mo file holds exactly what the .po file says (run compilemessages)."""
     msgfmt = shutil.which("msgfmt")
     if msgfmt is None:
         pytest.skip("msgfmt (gettext) is not installed")
-    mo_path = _po_path(locale).with_suffix(".mo")
+    mo_path = _po_path(locale, catalogue).with_suffix(".mo")
     assert mo_path.exists(), f"{mo_path} is missing: run `taocun compilemessages`"
     with mo_path.open("rb") as handle:
-        catalogue = gettext.GNUTranslations(handle)
+        compiled = gettext.GNUTranslations(handle)
     stale = []
-    for entry in read_po(_po_path(locale)):
+    for entry in read_po(_po_path(locale, catalogue)):
         if entry.untranslated or "fuzzy" in entry.flags:
             continue
         key = entry.msgid if entry.msgctxt is None else f"{entry.msgctxt}\x04{entry.msgid}"
         if entry.msgid_plural is None:
-            got = catalogue._catalog.get(key)
+            got = compiled._catalog.get(key)
             if got != entry.msgstr[0]:
                 stale.append(entry.msgid)
-        elif catalogue._catalog.get((key, 0)) != entry.msgstr[0]:
+        elif compiled._catalog.get((key, 0)) != entry.msgstr[0]:
             stale.append(entry.msgid)
     assert not stale, f"{mo_path} is stale for: {stale[:10]} — run `taocun compilemessages`"
     result = subprocess.run(
-        [msgfmt, "--check-format", "-o", "/dev/null", str(_po_path(locale))],
+        [msgfmt, "--check-format", "-o", "/dev/null", str(_po_path(locale, catalogue))],
         capture_output=True,
         text=True,
         check=False,
