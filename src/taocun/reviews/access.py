@@ -14,32 +14,16 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from taocun.accounts.models import Role
-from taocun.core.errors import NotAuthenticated, NotFound, PermissionDenied
+from taocun.core.access import denied as _deny
+from taocun.core.access import is_authenticated as _authenticated
+from taocun.core.access import require_login as _require_login
+from taocun.core.errors import NotFound, PermissionDenied
 from taocun.core.services import audit_record
 from taocun.market.access import is_program_staff, is_shop_keeper
 from taocun.market.models import Shop
 from taocun.orders.models import OrderLine
 from taocun.regions.access import scope_prefixes
 from taocun.reviews.models import Review, ReviewStatus
-
-
-def _authenticated(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False))
-
-
-def _require_login(user, message: str) -> None:
-    if not _authenticated(user):
-        raise NotAuthenticated(message)
-
-
-def _deny(*, user, obj, what: str, message: str) -> PermissionDenied:
-    audit_record(
-        actor=user if _authenticated(user) else None,
-        action="access.denied",
-        obj=obj,
-        after={"what": what},
-    )
-    return PermissionDenied(message)
 
 
 def moderation_prefixes(user) -> list[str] | None:
