@@ -5,15 +5,18 @@ slice of the division table (every province, prefecture and county of the nation
 plus townships and villages of 600 counties, 150 of them marked as poverty counties for the
 run); create 20,000 verified household shops; bulk-insert the products (one variant each)
 with names drawn from ~160 real product words, place names and pack sizes, their search
-text built exactly as the services build it; build the search index; then time each query
-through ``market.selectors.product_search`` — what the pages and the API call — and report
-p50/p95 over ``--runs`` repetitions after warm-up.
+text built exactly as the services build it; build the search index (timed on its own:
+on PostgreSQL the two search indexes of migration 0003 are dropped before the load and
+created after it); then time each query through ``market.selectors.product_search`` — what
+the pages and the API call — and report p50/p95 over ``--runs`` repetitions after warm-up,
+with how each search term was answered (``path``).
 
-    .venv/bin/python benchmarks/catalog_search.py                       # SQLite only
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/taocun \\
+    .venv/bin/python benchmarks/catalog_search.py --backend sqlite      # SQLite only
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python benchmarks/catalog_search.py --runs 30        # SQLite and PostgreSQL
 
-PostgreSQL: a database ``taocun_bench_market`` is dropped and created on that server.
+PostgreSQL: only the server of ``DATABASE_URL`` is used; a database ``taocun_search_bench``
+is dropped and created on it (and left for EXPLAIN; drop it when done).
 Results go in docs/benchmarks.md. Nothing here asserts a time: machines differ.
 """
 
@@ -35,7 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 NATIONAL_FILE = REPO.parent / "shared" / "data" / "divisions-cn-2016.csv.gz"
-BENCH_DATABASE = "taocun_bench_market"
+BENCH_DATABASE = "taocun_search_bench"
 SHOPS = 20_000
 COUNTIES = 600
 POVERTY_COUNTIES = 150
@@ -177,13 +180,24 @@ LABELS = [
 # The queries timed: (name, selector arguments). Category and province values are filled
 # in by the child from the loaded data.
 QUERIES = [
+    ("search 茶 (1 char, common), relevance", {"query": "茶"}),
+    ("search 茶, newest", {"query": "茶", "sort": "newest"}),
+    ("search 茶, relevance, page 50", {"query": "茶", "page": 50}),
     ("search 苹果 (2 chars), relevance", {"query": "苹果"}),
+    ("search 苹果, newest", {"query": "苹果", "sort": "newest"}),
+    ("search 苹果, relevance, page 50", {"query": "苹果", "page": 50}),
+    (
+        "search 苹果 + category 水果, price ↑",
+        {"query": "苹果", "category": "@fruit", "sort": "price_asc"},
+    ),
     ("search 红富士 (3 chars), relevance", {"query": "红富士"}),
     ("search 红富士苹果 (5 chars)", {"query": "红富士苹果"}),
     ("search 山东 苹果 (province and product)", {"query": "山东 苹果"}),
     ("search 梨 (1 char), relevance", {"query": "梨"}),
     ("search 蜂蜜, best selling", {"query": "蜂蜜", "sort": "sales"}),
     ("search 竹编 (rare, 2 chars)", {"query": "竹编"}),
+    ("search 蕨 (rare, 1 char)", {"query": "蕨"}),
+    ("search one product's name (rare)", {"query": "@name"}),
     ("search 榴莲 (no match)", {"query": "榴莲"}),
     ("search 有机 茶 (2 words)", {"query": "有机 茶"}),
     (
@@ -254,7 +268,7 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
 
     from taocun.accounts.models import User
     from taocun.market import search, selectors
-    from taocun.market.models import Category, Shop, ShopStatus
+    from taocun.market.models import Category, Product, Shop, ShopStatus
     from taocun.regions.importing import divisions_import
     from taocun.regions.models import Division, Household, Level, Poverty
 
@@ -389,6 +403,11 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
                 ),
             )
 
+    search_indexes = _postgresql_search_indexes()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for name in search_indexes:
+                cursor.execute(f"DROP INDEX {name}")
     step = time.perf_counter()
     with connection.cursor() as cursor:
         for start in range(1, products_total + 1, BATCH):
@@ -414,10 +433,16 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
                 )
     timings["products_insert_s"] = time.perf_counter() - step
     step = time.perf_counter()
-    search.search_index_rebuild()
+    search.search_index_rebuild()  # SQLite: the FTS5 table (fill and optimize)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for statement in search_indexes.values():
+                cursor.execute(statement)
+    timings["search_index_s"] = time.perf_counter() - step
+    step = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    timings["index_and_analyze_s"] = time.perf_counter() - step
+    timings["analyze_s"] = time.perf_counter() - step
     timings["load_total_s"] = time.perf_counter() - started
 
     fixed = {
@@ -425,10 +450,19 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
         "@tea": categories["tea"],
         "@province": "37",  # 山东
         "@village": Division.objects.get(code=shops[0].village_id),
+        # a specific product's name without its pack size, e.g. "有机栖霞红富士苹果"
+        "@name": max(
+            Product.objects.filter(
+                pk__in=range(products_total // 2, products_total // 2 + 50)
+            ).values_list("name", flat=True),
+            key=lambda name: len(name.split(" ")[0]),
+        ).split(" ")[0],
     }
     results = []
     for label, arguments in QUERIES:
         arguments = {k: fixed.get(v, v) if isinstance(v, str) else v for k, v in arguments.items()}
+        if arguments.get("query") == fixed["@name"]:
+            label = label.replace("name", f"name {fixed['@name']}")
         for _ in range(3):  # warm-up: caches, statistics
             result = selectors.product_search(**arguments)
         samples = []
@@ -443,6 +477,7 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
                 "p50_ms": round(statistics.median(samples), 1),
                 "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 1),
                 "matches": f"{result.total:,}{'+' if result.total_is_capped else ''}",
+                "path": _paths(connection.vendor, search, result.terms),
             }
         )
     return {
@@ -453,6 +488,35 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "queries": results,
     }
+
+
+def _postgresql_search_indexes() -> dict[str, str]:
+    """The search indexes of migration 0003 on PostgreSQL, by name."""
+    import importlib
+
+    migration = importlib.import_module("taocun.market.migrations.0003_product_search_index")
+    indexes = {}
+    for statement in migration.POSTGRESQL_FORWARD:
+        if statement.startswith("CREATE INDEX"):
+            indexes[statement.split()[2]] = statement
+    return indexes
+
+
+def _paths(vendor: str, search, terms: list[str]) -> str:
+    """How each term was answered: SQLite "fts" (3+ characters), "vocab N" (a 1-2 character
+    term expanded into N trigrams) or "LIKE" (the unindexed fallback); PostgreSQL "trgm"
+    (3+ characters, trigram index) or "chars" (1-2 characters, the character index)."""
+    paths = []
+    for term in terms:
+        if vendor == "sqlite":
+            if len(term) >= 3:
+                paths.append("fts")
+            else:
+                trigrams = search._vocabulary_expansion(term)
+                paths.append("LIKE" if trigrams is None else f"vocab {len(trigrams)}")
+        else:
+            paths.append("trgm" if len(term) >= 3 else "chars")
+    return ", ".join(paths) or "–"
 
 
 def _bulk_insert(cursor, vendor: str, table: str, columns: str, rows: list[tuple]) -> None:
@@ -492,7 +556,8 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="taocun-bench-market-") as home:
         sqlite_home = keep or Path(home)
         sqlite_home.mkdir(parents=True, exist_ok=True)
-        (sqlite_home / "bench.sqlite3").unlink(missing_ok=True)
+        if backend == "sqlite":
+            (sqlite_home / "bench.sqlite3").unlink(missing_ok=True)
         url = (
             fresh_postgresql(database_url)
             if backend == "postgresql"
@@ -527,10 +592,12 @@ def report(result: dict) -> None:
         f"peak RSS {result['peak_rss_mb']} MB",
         file=out,
     )
-    print("| query | p50 ms | p95 ms | matches |\n|---|---:|---:|---:|", file=out)
+    print("| query | path | p50 ms | p95 ms | matches |\n|---|---|---:|---:|---:|", file=out)
     for row in result["queries"]:
         print(
-            f"| {row['query']} | {row['p50_ms']} | {row['p95_ms']} | {row['matches']} |", file=out
+            f"| {row['query']} | {row['path']} | {row['p50_ms']} | {row['p95_ms']} "
+            f"| {row['matches']} |",
+            file=out,
         )
     print(out.getvalue())
 
