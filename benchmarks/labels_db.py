@@ -4,8 +4,9 @@ and in PostgreSQL (the goal: under 30 s on SQLite).
 Two steps, each a fresh ``taocun`` process on the database that ``DATABASE_URL`` names:
 
 * ``load DIR`` fills the database from a ``taocun synth`` folder through the real imports
-  (``migrate``, ``regions import``, ``sales import shops``, ``sales import orders``), and
-  reports their times (the imports' own benchmark is ``benchmarks/sales_import.py``);
+  (``migrate``, ``regions import``, ``sales import shops``, ``sales import orders``; then
+  ``ANALYZE`` on PostgreSQL), and reports their times (the imports' own benchmark is
+  ``benchmarks/sales_import.py``);
 * ``bench`` times ``taocun labels evaluate --rules R`` — stored (the results written in one
   transaction) and ``--no-store`` (the engine alone) — under ``/usr/bin/time -v``: the wall
   clock of the whole process and its peak resident memory; the median of ``--runs``.
@@ -33,8 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TAOCUN = str(Path(sys.executable).with_name("taocun"))
 
 
+def _load_average() -> float:
+    """The 1-minute load average: other work on the machine skews wall-clock times."""
+    return round(os.getloadavg()[0], 2)
+
+
 def _run(command: list[str], env: dict[str, str]) -> dict:
-    """One process under /usr/bin/time -v: wall seconds, peak RSS (MB) and its output."""
+    """One process under /usr/bin/time -v: wall seconds, peak RSS (MB), the load average
+    when it started and its output."""
+    load = _load_average()
     done = subprocess.run(
         ["/usr/bin/time", "-v", *command], capture_output=True, text=True, cwd=ROOT, env=env
     )
@@ -49,6 +57,7 @@ def _run(command: list[str], env: dict[str, str]) -> dict:
     return {
         "seconds": round(seconds, 2),
         "peak_mb": round(int(rss.group(1)) / 1024),
+        "load_average": load,
         "output": done.stdout.strip(),
     }
 
@@ -60,6 +69,7 @@ def _environment(database_url: str) -> dict[str, str]:
 def load(*, database_url: str, folder: Path) -> dict:
     """Migrate and import a synth folder into the database; the time of each step."""
     env = _environment(database_url)
+    print(f"load average at start: {_load_average()}", file=sys.stderr)
     steps = {"migrate": _run([TAOCUN, "migrate", "-v0"], env)}
     steps["divisions"] = _run(
         [TAOCUN, "regions", "import", str(folder / "divisions.parquet"), "--no-progress"], env
@@ -69,13 +79,38 @@ def load(*, database_url: str, folder: Path) -> dict:
             steps[f"{kind}/{path.name}"] = _run(
                 [TAOCUN, "sales", "import", kind, str(path), "--no-progress"], env
             )
-    return {key: {k: v for k, v in step.items() if k != "output"} for key, step in steps.items()}
+    if database_url.startswith(("postgres://", "postgresql://")):
+        steps["analyze"] = _analyze(database_url)
+    return {
+        key: {k: v for k, v in step.items() if k != "output"}
+        | {"summary": step["output"].splitlines()[:1]}
+        for key, step in steps.items()
+    }
+
+
+def _analyze(database_url: str) -> dict:
+    """PostgreSQL: ``ANALYZE`` once loaded, as autovacuum would do on its own (it may be
+    off, as on the benchmark machine); without statistics the planner guesses the row
+    counts of a 10 M-row table. SQLite's query planner needs none."""
+    import time
+
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("ANALYZE")
+    return {"seconds": round(time.perf_counter() - started, 2), "output": ""}
 
 
 def labels_db_benchmark(*, database_url: str, rules: str, runs: int = 3) -> dict:
     """Time full evaluations of the database: stored, and with ``--no-store``."""
     env = _environment(database_url)
-    report: dict = {"database": database_url.split("://")[0], "rules": rules, "runs": runs}
+    report: dict = {
+        "database": database_url.split("://")[0],
+        "rules": rules,
+        "runs": runs,
+        "load_average_at_start": _load_average(),
+    }
     for mode, extra in (("stored", []), ("no_store", ["--no-store"])):
         results = [
             _run(
@@ -89,6 +124,7 @@ def labels_db_benchmark(*, database_url: str, rules: str, runs: int = 3) -> dict
             "seconds": [r["seconds"] for r in results],
             "median_s": statistics.median(r["seconds"] for r in results),
             "peak_mb": max(r["peak_mb"] for r in results),
+            "load_average": [r["load_average"] for r in results],
             "summary": results[-1]["output"].splitlines()[:2],
         }
     return report

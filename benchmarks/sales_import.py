@@ -2,15 +2,21 @@
 
 The files are generated (deterministic by ``--seed``) for real village codes of the demo
 slice of the division table (``src/taocun/demo/data/divisions-demo.csv.gz``), or given with
-``--shops`` and ``--orders``. Each run happens in its own process on a database created for
-it: migrate, import the divisions slice, the shops, the orders (timed), then the same orders
-again (all unchanged, timed). SQLite always; PostgreSQL too when ``DATABASE_URL`` names a
-PostgreSQL server (a database ``taocun_bench_sales`` is dropped and created on it per run).
+``--shops`` and ``--orders`` (then also ``--divisions``: a divisions file holding their
+villages, e.g. the national table for ``taocun synth`` output). Each run happens in its own
+process on a database created for it: migrate, import the divisions (untimed), the shops
+and the orders (each timed), then the same shops and orders again (all unchanged, timed).
+SQLite always; PostgreSQL too when ``DATABASE_URL`` names a PostgreSQL server (a database
+``taocun_bench`` is dropped and created on that server for each run).
 
     .venv/bin/python benchmarks/sales_import.py --runs 3
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/taocun .venv/bin/python \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/taocun_bench .venv/bin/python \\
         benchmarks/sales_import.py --runs 3
     .venv/bin/python benchmarks/sales_import.py --order-count 10000000 --runs 1 --only sqlite
+    # taocun synth output (one shops and one orders file) over the national table
+    .venv/bin/python benchmarks/sales_import.py \\
+        --divisions ../shared/data/divisions-cn-2016.csv.gz \\
+        --shops DIR/shops/part-00000.parquet --orders DIR/orders/part-00000.parquet
 
 Results go in docs/benchmarks.md. Nothing here asserts a time: machines differ.
 """
@@ -33,7 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DIVISIONS_FILE = REPO / "src" / "taocun" / "demo" / "data" / "divisions-demo.csv.gz"
-BENCH_DATABASE = "taocun_bench_sales"
+BENCH_DATABASE = "taocun_bench"  # never taocun or test_*: dropped and created per run
 PLATFORMS = ("taobao", "taobao", "taobao", "tmall", "1688", "xianyu", "jd", "pinduoduo")
 
 
@@ -151,8 +157,8 @@ def _write_parquet(path: Path, header: list[str], rows) -> None:
 # --- one run -----------------------------------------------------------------------------
 
 
-def one_run(shops_path: Path, orders_path: Path) -> dict:
-    """In the child process: migrate, import divisions and shops, then orders twice."""
+def one_run(divisions_path: Path, shops_path: Path, orders_path: Path) -> dict:
+    """In the child process: migrate, import divisions, then shops and orders twice each."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taocun.settings")
     import django
 
@@ -163,15 +169,20 @@ def one_run(shops_path: Path, orders_path: Path) -> dict:
     from taocun.sales.importing import orders_import, shops_import
 
     call_command("migrate", verbosity=0)
-    divisions_import(path=DIVISIONS_FILE)
+    divisions = divisions_import(path=divisions_path)
     shops = shops_import(path=shops_path)
+    shops_again = shops_import(path=shops_path)
     cpu = time.process_time()
     fresh = orders_import(path=orders_path)
     fresh_cpu = time.process_time() - cpu
     again = orders_import(path=orders_path)
     return {
+        "divisions": divisions.rows,
+        "divisions_seconds": divisions.seconds,
         "shops": shops.rows,
         "shops_seconds": shops.seconds,
+        "shops_reimport_seconds": shops_again.seconds,
+        "shops_reimport_unchanged": shops_again.unchanged,
         "rows": fresh.rows,
         "fresh_seconds": fresh.seconds,
         "fresh_cpu_seconds": round(fresh_cpu, 2),  # this process only, not a database server
@@ -191,7 +202,7 @@ def fresh_postgresql(url: str) -> str:
     return f"{base}/{BENCH_DATABASE}"
 
 
-def measure(backend: str, database_url: str | None, files: tuple[Path, Path], runs: int):
+def measure(backend: str, database_url: str | None, files: tuple[Path, Path, Path], runs: int):
     results = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="taocun-bench-") as home:
@@ -222,13 +233,17 @@ def report(backend: str, results: list[dict], orders_path: Path) -> None:
     fresh = statistics.median(r["fresh_seconds"] for r in results)
     again = statistics.median(r["reimport_seconds"] for r in results)
     rows = results[0]["rows"]
+    shops = results[0]["shops"]
+    shops_fresh = statistics.median(r["shops_seconds"] for r in results)
+    shops_again = statistics.median(r["shops_reimport_seconds"] for r in results)
     every = ", ".join(f"{r['fresh_seconds']:.1f}" for r in results)
     print(
         f"{backend:<10} {orders_path.name}: {rows:,} orders, runs {len(results)}; "
         f"fresh import median {fresh:.1f} s ({rows / fresh:,.0f} rows/s) [{every}], "
         f"process CPU {statistics.median(r['fresh_cpu_seconds'] for r in results):.1f} s; "
         f"re-import (all unchanged) median {again:.1f} s ({rows / again:,.0f} rows/s); "
-        f"shops {results[0]['shops']:,} in {results[0]['shops_seconds']:.1f} s; "
+        f"shops {shops:,}: fresh median {shops_fresh:.2f} s ({shops / shops_fresh:,.0f} rows/s), "
+        f"re-import median {shops_again:.2f} s ({shops / shops_again:,.0f} rows/s); "
         f"peak RSS {max(r['peak_rss_mb'] for r in results):.0f} MB"
     )
 
@@ -237,6 +252,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shops", type=Path, help="a shops file (default: generated)")
     parser.add_argument("--orders", type=Path, help="an orders file (default: generated)")
+    parser.add_argument(
+        "--divisions",
+        type=Path,
+        default=DIVISIONS_FILE,
+        help="the divisions imported first (default: the demo slice the generated files use)",
+    )
     parser.add_argument("--shop-count", type=int, default=20_000)
     parser.add_argument("--order-count", type=int, default=1_000_000)
     parser.add_argument("--format", choices=("csv", "csv.gz", "parquet"), default="csv.gz")
@@ -244,7 +265,7 @@ def main() -> None:
     parser.add_argument("--files", type=Path, default=Path(tempfile.gettempdir()) / "taocun-bench")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
-    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         print(json.dumps(one_run(*options.child)))
@@ -252,16 +273,19 @@ def main() -> None:
     if bool(options.shops) != bool(options.orders):
         parser.error("--shops and --orders go together")
     if options.shops:
-        files = (options.shops, options.orders)
+        files = (options.divisions, options.shops, options.orders)
     else:
         options.files.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        files = write_files(
-            options.files,
-            shop_count=options.shop_count,
-            order_count=options.order_count,
-            seed=options.seed,
-            form=options.format,
+        files = (
+            options.divisions,
+            *write_files(
+                options.files,
+                shop_count=options.shop_count,
+                order_count=options.order_count,
+                seed=options.seed,
+                form=options.format,
+            ),
         )
         print(f"files ready in {time.perf_counter() - started:.1f} s: {files}", file=sys.stderr)
     database_url = os.environ.get("DATABASE_URL", "")
@@ -270,7 +294,7 @@ def main() -> None:
         backends.append(("postgresql", database_url))
     for backend, url in backends:
         if options.only in (None, backend):
-            report(backend, measure(backend, url, files, options.runs), files[1])
+            report(backend, measure(backend, url, files, options.runs), files[2])
 
 
 if __name__ == "__main__":

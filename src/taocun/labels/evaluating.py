@@ -116,7 +116,8 @@ def evaluation_compute(
         expression = village_criteria(divisions, per_shop, rules)
         with _materialised(expression, source) as (villages, villages_table):
             report(75, "towns")
-            towns = _sorted(town_criteria(villages_table, divisions, rules).to_pyarrow(), "code")
+            town_expression = town_criteria(villages_table, divisions, rules)
+            towns = _sorted(_database_arrow(source, town_expression), "code")
         platform_sales: dict[str, dict[str, int]] = {}
         if with_platform_sales:
             report(82, "platforms")
@@ -151,7 +152,37 @@ def _materialised(expression, source: Source):
         yield villages, ibis.memtable(villages)
         return
     with expression.cache() as cached:
-        yield _sorted(cached.to_pyarrow(), "code"), cached
+        yield _sorted(_database_arrow(source, cached), "code"), cached
+
+
+# Booleans come out of SQLite as 0/1; they are read as integers and cast afterwards.
+_SQLITE_FETCH_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
+_SQLITE_FETCH_ROWS = 100_000
+
+
+def _database_arrow(source: Source, expression) -> pa.Table:
+    """The rows of ``expression`` (villages or towns: no instants) as Arrow.
+
+    On SQLite, Ibis's export builds a pandas DataFrame of Python objects and converts it
+    column by column: about 80 % of an evaluation over 666,655 villages. Here the rows go
+    from the cursor straight into Arrow, by batches. Other backends (and any column of
+    another type) keep Ibis's own export."""
+    if source.kind != "db":
+        return expression.to_pyarrow()
+    schema = expression.schema().to_pyarrow()
+    fetched = pa.schema(
+        [pa.field(f.name, pa.int64()) if pa.types.is_boolean(f.type) else f for f in schema]
+    )
+    simple = all(any(test(f.type) for test in _SQLITE_FETCH_TYPES) for f in fetched)
+    if source.backend.name != "sqlite" or not simple:
+        return expression.to_pyarrow()
+    row_type = pa.struct(list(fetched))
+    cursor = source.backend.con.execute(source.backend.compile(expression))
+    batches = []
+    while rows := cursor.fetchmany(_SQLITE_FETCH_ROWS):
+        batches.append(pa.RecordBatch.from_struct_array(pa.array(rows, type=row_type)))
+    cursor.close()
+    return pa.Table.from_batches(batches, schema=fetched).cast(schema)
 
 
 def _duckdb_arrow(source: Source, expression) -> pa.Table:

@@ -165,30 +165,30 @@ def _database() -> Iterator[Source]:
     shop = backend.table(Shop._meta.db_table)
     order = backend.table(SalesOrder._meta.db_table)
     divisions = division.select(
-        code=division[column(Division, "code")].cast("string"),
-        name=division[column(Division, "name")].cast("string"),
-        level=division[column(Division, "level")].cast("string"),
-        parent_code=division[column(Division, "parent")].cast("string"),
-        ur_code=division[column(Division, "ur_code")].cast("string").nullif(""),
-        households=division[column(Division, "households")].cast("int64"),
-        lat=division[column(Division, "lat")].cast("float64"),
-        lon=division[column(Division, "lon")].cast("float64"),
+        code=_as(division[column(Division, "code")], "string"),
+        name=_as(division[column(Division, "name")], "string"),
+        level=_as(division[column(Division, "level")], "string"),
+        parent_code=_as(division[column(Division, "parent")], "string"),
+        ur_code=_as(division[column(Division, "ur_code")], "string").nullif(""),
+        households=_as(division[column(Division, "households")], "int64"),
+        lat=_as(division[column(Division, "lat")], "float64"),
+        lon=_as(division[column(Division, "lon")], "float64"),
     )
     shops = shop.select(
-        shop_key=shop[column(Shop, "id")].cast("int64"),
-        platform=shop[column(Shop, "platform")].cast("string"),
-        village_code=shop[column(Shop, "village")].cast("string"),
+        shop_key=_as(shop[column(Shop, "id")], "int64"),
+        platform=_as(shop[column(Shop, "platform")], "string"),
+        village_code=_as(shop[column(Shop, "village")], "string"),
         opened_at=shop[column(Shop, "opened_at")],
         closed_at=shop[column(Shop, "closed_at")],
-        household_key=shop[column(Shop, "household")].cast("int64"),
+        household_key=_as(shop[column(Shop, "household")], "int64"),
     )
     orders = order.select(
-        shop_key=order[column(SalesOrder, "shop")].cast("int64"),
-        platform=order[column(SalesOrder, "platform")].cast("string"),
+        shop_key=_as(order[column(SalesOrder, "shop")], "int64"),
+        platform=_as(order[column(SalesOrder, "platform")], "string"),
         paid_at=order[column(SalesOrder, "paid_at")],
-        status=order[column(SalesOrder, "status")].cast("string"),
-        amount_cny_fen=order[column(SalesOrder, "amount_cny_fen")].cast("int64"),
-        refunded_cny_fen=order[column(SalesOrder, "refunded_cny_fen")].cast("int64"),
+        status=_as(order[column(SalesOrder, "status")], "string"),
+        amount_cny_fen=_as(order[column(SalesOrder, "amount_cny_fen")], "int64"),
+        refunded_cny_fen=_as(order[column(SalesOrder, "refunded_cny_fen")], "int64"),
     )
     try:
         yield Source("db", "db", backend, divisions, shops, orders)
@@ -196,6 +196,18 @@ def _database() -> Iterator[Source]:
         if connection.vendor == "sqlite":
             # Ibis turns on case-sensitive LIKE; Django's lookups expect SQLite's default.
             raw.execute("PRAGMA case_sensitive_like = OFF")
+
+
+def _as(column: ir.Value, dtype: str) -> ir.Value:
+    """``column`` as ``dtype``, with no CAST when it already is one (a ``varchar(12)`` is a
+    string, a ``bigint`` an int64): SQLite can neither search an index for a cast column
+    nor build an automatic one on it, so a join on ``CAST(code AS TEXT)`` is a nested loop
+    over both tables: hours for the national divisions table joined to itself."""
+    wanted = ibis.dtype(dtype)
+    current = column.type()
+    if (wanted.is_string() and current.is_string()) or current.copy(nullable=True) == wanted:
+        return column
+    return column.cast(wanted)
 
 
 # --- folders of files (DuckDB, PySpark) -----------------------------------------------
