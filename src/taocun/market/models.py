@@ -6,9 +6,9 @@ in step with their sources, and audit. The limits below are the product rules; t
 constraints repeat the ones that must hold even if a bug or a hand-written query slips past
 the services (stock never negative, prices positive and bounded).
 
-Cart, checkout, orders and reviews come later and build on these models: a variant has its
-own price and stock, a shop its shipping settings, a category its commission rate, and
-shops and products carry the rating aggregates that reviews will update.
+The ``orders`` and ``reviews`` apps build on these models: a variant has its own price and
+stock, a shop its shipping settings, a category its commission rate, and shops and products
+carry the rating aggregates that reviews keep.
 """
 
 from django.conf import settings
