@@ -10,8 +10,7 @@ pages, the API and the CLI.
 from django.utils.translation import gettext as _
 
 from taocun.accounts.models import Role
-from taocun.core.errors import NotAuthenticated, PermissionDenied
-from taocun.core.services import audit_record
+from taocun.core.access import denied, is_authenticated, require_login
 
 # Roles that may ask for a new evaluation: the programme runs the yearly rounds; a county
 # officer re-runs one to see where the county's villages stand.
@@ -20,24 +19,20 @@ EVALUATION_REQUEST_ROLES = frozenset({Role.PROGRAM_ADMIN, Role.OFFICER})
 
 def may_request_evaluation(user) -> bool:
     """Whether to offer the request form at all (the check itself is the access_* below)."""
-    if not getattr(user, "is_authenticated", False):
+    if not is_authenticated(user):
         return False
     return user.is_superuser or bool(user.roles & EVALUATION_REQUEST_ROLES)
 
 
 def access_evaluation_request(*, user, ip_address: str | None = None):
     """Allow program admins, county officers and superusers to request an evaluation."""
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated(_("Log in to request an evaluation."))
+    require_login(user, _("Log in to request an evaluation."))
     if not may_request_evaluation(user):
-        audit_record(
-            actor=user,
-            action="access.denied",
+        raise denied(
+            user=user,
             object_type="labels.evaluation",
-            after={"what": "evaluation request"},
+            what="evaluation request",
             ip_address=ip_address,
-        )
-        raise PermissionDenied(
-            _("Only program admins and county officers may request an evaluation.")
+            message=_("Only program admins and county officers may request an evaluation."),
         )
     return user

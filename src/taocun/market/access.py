@@ -16,8 +16,7 @@ from taocun.accounts.models import Role
 from taocun.core.access import denied as _deny
 from taocun.core.access import is_authenticated as _authenticated
 from taocun.core.access import require_login as _require_login
-from taocun.core.errors import NotFound, PermissionDenied
-from taocun.core.services import audit_record
+from taocun.core.errors import NotFound
 from taocun.market.models import Product, Shop, ShopStatus
 from taocun.regions.access import scope_prefixes
 from taocun.regions.models import Division, Household
@@ -57,12 +56,14 @@ def access_shop_open(*, user) -> Household:
     """A seller whose account is linked to a household may open that household's shop."""
     _require_login(user, _("Log in to open a shop."))
     if not user.has_role(Role.SELLER) or user.household_id is None:
-        audit_record(actor=user, action="access.denied", obj=user, after={"what": "shop open"})
-        raise PermissionDenied(
-            _(
+        raise _deny(
+            user=user,
+            obj=user,
+            what="shop open",
+            message=_(
                 "Only a seller registered with a household can open a shop; ask your "
                 "village service station."
-            )
+            ),
         )
     return user.household
 
@@ -95,10 +96,12 @@ def access_review_queue(*, user) -> list[str] | None:
     _require_login(user, _("Log in to review shops."))
     prefixes = review_prefixes(user)
     if prefixes == []:
-        audit_record(
-            actor=user, action="access.denied", obj=user, after={"what": "shop review queue"}
+        raise _deny(
+            user=user,
+            obj=user,
+            what="shop review queue",
+            message=_("Only station agents and county officers review shops."),
         )
-        raise PermissionDenied(_("Only station agents and county officers review shops."))
     return prefixes
 
 

@@ -6,22 +6,16 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from taocun.core.errors import NotAuthenticated, NotFound
-from taocun.core.services import audit_record
+from taocun.core.access import audit_denied, require_login
+from taocun.core.errors import NotFound
 from taocun.notifications.models import Notification
 
 
 def access_notification(*, user: Any, notification_id: int) -> Notification:
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated(_("Log in to see your notifications."))
+    require_login(user, _("Log in to see your notifications."))
     notification = Notification.objects.filter(pk=notification_id).first()
     if notification is not None and notification.user_id == user.pk:
         return notification
     if notification is not None:
-        audit_record(
-            actor=user,
-            action="access.denied",
-            obj=notification,
-            after={"what": "notification", "owner": notification.user_id},
-        )
+        audit_denied(user=user, obj=notification, what="notification", owner=notification.user_id)
     raise NotFound(_("There is no notification %(id)s.") % {"id": notification_id})

@@ -15,8 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from taocun.accounts.models import Role
-from taocun.core.errors import NotAuthenticated, PermissionDenied
-from taocun.core.services import audit_record
+from taocun.core.access import denied, require_login
 from taocun.market.access import covers_village, is_program_staff, is_shop_keeper
 from taocun.orders import states
 from taocun.orders.models import Order
@@ -43,19 +42,18 @@ def order_roles(user: Any, order: Order) -> set[str]:
 def access_order(*, user: Any, order: Order, action: str = VIEW) -> set[str]:
     """Allow ``action`` (``view`` or an action of the state machine) or raise; returns the
     user's roles in the order."""
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated(_("Log in to see your orders."))
+    require_login(user, _("Log in to see your orders."))
     roles = order_roles(user, order)
     needed = None if action == VIEW else states.TRANSITIONS[action].actors
     allowed = bool(roles) if needed is None else bool(roles & needed)
     if not allowed:
-        audit_record(
-            actor=user, action="access.denied", obj=order, after={"what": f"order {action}"}
-        )
-        raise PermissionDenied(
-            _("You may not do this with order %(id)d.") % {"id": order.pk}
+        raise denied(
+            user=user,
+            obj=order,
+            what=f"order {action}",
+            message=_("You may not do this with order %(id)d.") % {"id": order.pk}
             if action != VIEW
-            else _("You may not see order %(id)d.") % {"id": order.pk}
+            else _("You may not see order %(id)d.") % {"id": order.pk},
         )
     return roles
 
@@ -64,10 +62,13 @@ def access_seller_desk(*, user: Any):
     """The order desk of the seller's shop; returns the shop."""
     from taocun.market.selectors import seller_shop
 
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated(_("Log in to see your shop's orders."))
+    require_login(user, _("Log in to see your shop's orders."))
     shop = seller_shop(user=user)
     if shop is None or not is_shop_keeper(user, shop):
-        audit_record(actor=user, action="access.denied", obj=user, after={"what": "order desk"})
-        raise PermissionDenied(_("Only the sellers of a shop see its orders."))
+        raise denied(
+            user=user,
+            obj=user,
+            what="order desk",
+            message=_("Only the sellers of a shop see its orders."),
+        )
     return shop

@@ -5,8 +5,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from taocun.core.errors import NotAuthenticated, PermissionDenied
-from taocun.core.services import audit_record
+from taocun.core.access import denied, require_login
 from taocun.payments import selectors
 
 
@@ -17,18 +16,14 @@ def _is_staff(user: Any) -> bool:
 def access_payment_status(*, user: Any, reference: str) -> selectors.PaymentStatus:
     """A payment's status: its buyer, the sellers paid by it, and staff. Unknown references
     are 404 for everyone (raised by the selector, before any access decision)."""
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated(_("Log in to see payments."))
+    require_login(user, _("Log in to see payments."))
     status = selectors.payment_status(reference=reference)
     if _is_staff(user) or user.pk in selectors.payment_parties(reference=reference):
         return status
-    audit_record(
-        actor=user,
-        action="access.denied",
+    raise denied(
+        user=user,
         object_type="payments.payment",
         object_id=reference[:64],
-        after={"what": "payment status"},
-    )
-    raise PermissionDenied(
-        _("You may not see the payment of %(reference)s.") % {"reference": reference}
+        what="payment status",
+        message=_("You may not see the payment of %(reference)s.") % {"reference": reference},
     )

@@ -7,8 +7,8 @@ from typing import Literal
 from django.utils.translation import gettext as _
 
 from taocun.accounts.models import Role
-from taocun.core.errors import NotAuthenticated, PermissionDenied
-from taocun.core.services import audit_record
+from taocun.core.access import denied, is_authenticated
+from taocun.core.access import require_login as _require_login
 from taocun.regions.codes import significant_prefix
 from taocun.regions.models import Division, Household, Level
 
@@ -45,11 +45,6 @@ def _covers(user, village: Division) -> bool:
     return any(village.code.startswith(prefix) for prefix in scope or [])
 
 
-def _require_login(user, message: str) -> None:
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated(message)
-
-
 def access_scope_villages(*, user, ip_address: str | None = None) -> Scope:
     """The villages whose households ``user`` may see: ``"all"`` for program staff, else
     the code prefixes of an officer's county and an agent's station areas (possibly none
@@ -57,15 +52,14 @@ def access_scope_villages(*, user, ip_address: str | None = None) -> Scope:
     _require_login(user, _("Log in to see households."))
     scope = _scope(user)
     if scope is None:
-        audit_record(
-            actor=user,
-            action="access.denied",
+        raise denied(
+            user=user,
             object_type="regions.division",
-            after={"what": "villages in scope"},
+            what="villages in scope",
             ip_address=ip_address,
-        )
-        raise PermissionDenied(
-            _("Only county officers, station agents and program staff see household registers.")
+            message=_(
+                "Only county officers, station agents and program staff see household registers."
+            ),
         )
     return scope
 
@@ -77,28 +71,25 @@ def access_village_households(
     station serving it. Sellers see only their own household (see access_household)."""
     _require_login(user, _("Log in to see households."))
     if village.level != Level.VILLAGE or not _covers(user, village):
-        audit_record(
-            actor=user,
-            action="access.denied",
+        raise denied(
+            user=user,
             obj=village,
-            after={"what": "village households"},
+            what="village households",
             ip_address=ip_address,
-        )
-        raise PermissionDenied(
-            _("You may not see the households of %(name)s.") % {"name": village.name}
+            message=_("You may not see the households of %(name)s.") % {"name": village.name},
         )
     return village
 
 
 def access_household(*, user, household: Household, ip_address: str | None = None) -> Household:
-    if getattr(user, "is_authenticated", False) and (
+    if is_authenticated(user) and (
         user.household_id == household.pk or _covers(user, household.village)
     ):
         return household
-    audit_record(
-        actor=user if getattr(user, "is_authenticated", False) else None,
-        action="access.denied",
+    raise denied(
+        user=user,
         obj=household,
+        what=None,
         ip_address=ip_address,
+        message=_("You may not see this household."),
     )
-    raise PermissionDenied(_("You may not see this household."))

@@ -17,8 +17,7 @@ from taocun.accounts.models import Role
 from taocun.core.access import denied as _deny
 from taocun.core.access import is_authenticated as _authenticated
 from taocun.core.access import require_login as _require_login
-from taocun.core.errors import NotFound, PermissionDenied
-from taocun.core.services import audit_record
+from taocun.core.errors import NotFound
 from taocun.market.access import is_program_staff, is_shop_keeper
 from taocun.market.models import Shop
 from taocun.orders.models import OrderLine
@@ -103,8 +102,12 @@ def access_review_desk(*, user) -> Shop:
     if user.has_role(Role.SELLER) and user.household_id is not None:
         shop = Shop.objects.select_related("village").filter(household=user.household_id).first()
     if shop is None:
-        audit_record(actor=user, action="access.denied", obj=user, after={"what": "review desk"})
-        raise PermissionDenied(_("Only sellers with a shop have a review desk."))
+        raise _deny(
+            user=user,
+            obj=user,
+            what="review desk",
+            message=_("Only sellers with a shop have a review desk."),
+        )
     return shop
 
 
@@ -125,10 +128,12 @@ def access_moderation_queue(*, user) -> list[str] | None:
     _require_login(user, _("Log in to moderate reviews."))
     prefixes = moderation_prefixes(user)
     if prefixes == []:
-        audit_record(
-            actor=user, action="access.denied", obj=user, after={"what": "review moderation"}
+        raise _deny(
+            user=user,
+            obj=user,
+            what="review moderation",
+            message=_("Only county officers and program staff moderate reviews."),
         )
-        raise PermissionDenied(_("Only county officers and program staff moderate reviews."))
     return prefixes
 
 
