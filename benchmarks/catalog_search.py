@@ -258,6 +258,77 @@ def load_divisions(workdir: Path, rng: random.Random) -> Path:
     return path
 
 
+def shops_bulk_create(*, rng: random.Random, villages: list, names: dict, count: int, phone: str):
+    """``count`` verified shops in random villages, each with its household and seller
+    account, in bulk (no services, no audit): the quick way to a large catalog's shops.
+    ``phone`` is the sellers' number prefix (8 digits follow)."""
+    from django.db import transaction
+
+    from taocun.accounts.models import User
+    from taocun.market.models import Shop, ShopStatus
+    from taocun.regions.models import Household
+
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        households = Household.objects.bulk_create(
+            Household(village=rng.choice(villages), head_name=f"户主{i}", members=4)
+            for i in range(count)
+        )
+        users = User.objects.bulk_create(
+            User(phone=f"{phone}{i:08d}", password="!", household=h)
+            for i, h in enumerate(households)
+        )
+        return Shop.objects.bulk_create(
+            Shop(
+                household=h,
+                opened_by=u,
+                name=f"{names[h.village_id][:4]}{i}号农家店",
+                village=h.village,
+                county_id=h.village_id[:6] + "000000",
+                province_code=h.village_id[:2],
+                status=ShopStatus.VERIFIED,
+                verified_at=now,
+            )
+            for i, (h, u) in enumerate(zip(households, users, strict=True))
+        )
+
+
+def kind_weights(rng: random.Random, kinds: list) -> list[float]:
+    """Zipf-like popularity of the product kinds, in a random order."""
+    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(kinds))]
+    rng.shuffle(weights)
+    return weights
+
+
+class PlaceWords:
+    """The names of a village and of the divisions above it, for a product's search text."""
+
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+        self.cache: dict[str, list[str]] = {}
+
+    def __call__(self, village: str) -> list[str]:
+        if village not in self.cache:
+            codes = sorted({village[:n].ljust(12, "0") for n in (2, 4, 6, 9)})
+            names = self.names
+            self.cache[village] = [names[c] for c in codes if c in names] + [names[village]]
+        return self.cache[village]
+
+
+class CategoryWords:
+    """A category's names in the three languages, and its parent's, for the search text."""
+
+    def __init__(self, categories: dict):
+        self.categories = categories
+
+    def __call__(self, category) -> list[str]:
+        words = [category.name_zh_hans, category.name_en, category.name_fr]
+        if category.parent_id:
+            parent = self.categories[category.parent.slug]
+            words += [parent.name_zh_hans, parent.name_en, parent.name_fr]
+        return words
+
+
 def one_run(products_total: int, runs: int, workdir: Path) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taocun.settings")
     import django
@@ -266,11 +337,10 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from taocun.accounts.models import User
     from taocun.market import search, selectors
-    from taocun.market.models import Category, Product, Shop, ShopStatus
+    from taocun.market.models import Category, Product
     from taocun.regions.importing import divisions_import
-    from taocun.regions.models import Division, Household, Level, Poverty
+    from taocun.regions.models import Division, Level, Poverty
 
     rng = random.Random(2016)
     timings: dict[str, float] = {}
@@ -287,49 +357,14 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
 
     # Shops: households, their sellers, the shops (verified), in bulk.
     step = time.perf_counter()
-    now = datetime.now(UTC)
-    with transaction.atomic():
-        households = Household.objects.bulk_create(
-            Household(village=rng.choice(villages), head_name=f"户主{i}", members=4)
-            for i in range(SHOPS)
-        )
-        users = User.objects.bulk_create(
-            User(phone=f"+86139{i:08d}", password="!", household=h)
-            for i, h in enumerate(households)
-        )
-        shops = Shop.objects.bulk_create(
-            Shop(
-                household=h,
-                opened_by=u,
-                name=f"{names[h.village_id][:4]}{i}号农家店",
-                village=h.village,
-                county_id=h.village_id[:6] + "000000",
-                province_code=h.village_id[:2],
-                status=ShopStatus.VERIFIED,
-                verified_at=now,
-            )
-            for i, (h, u) in enumerate(zip(households, users, strict=True))
-        )
+    shops = shops_bulk_create(rng=rng, villages=villages, names=names, count=SHOPS, phone="+86139")
     timings["shops_s"] = time.perf_counter() - step
 
     categories = {c.slug: c for c in Category.objects.select_related("parent")}
     kinds = [(slug, word) for slug, words in KINDS.items() for word in words]
-    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(kinds))]
-    rng.shuffle(weights)
-    place_cache: dict[str, list[str]] = {}
-
-    def places(village: str) -> list[str]:
-        if village not in place_cache:
-            codes = sorted({village[:n].ljust(12, "0") for n in (2, 4, 6, 9)})
-            place_cache[village] = [names[c] for c in codes if c in names] + [names[village]]
-        return place_cache[village]
-
-    def category_words(category) -> list[str]:
-        words = [category.name_zh_hans, category.name_en, category.name_fr]
-        if category.parent_id:
-            parent = categories[category.parent.slug]
-            words += [parent.name_zh_hans, parent.name_en, parent.name_fr]
-        return words
+    weights = kind_weights(rng, kinds)
+    places = PlaceWords(names)
+    category_words = CategoryWords(categories)
 
     columns = (
         "id, created_at, updated_at, shop_id, category_id, category_root_id, name, description, "

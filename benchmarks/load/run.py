@@ -115,11 +115,11 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from taocun.accounts.models import Role, User
+    from taocun.accounts.models import Role
     from taocun.accounts.services import role_grant, user_link_household, user_sign_up
     from taocun.demo.market import photo_card
     from taocun.market import search
-    from taocun.market.models import Category, Certification, ProductPhoto, Shop, ShopStatus
+    from taocun.market.models import Category, Certification, ProductPhoto
     from taocun.market.services import (
         CERTIFICATION_SEARCH_WORDS,
         product_create,
@@ -200,45 +200,12 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
 
     # The bulk of the catalog, as catalog_search.py loads it.
     step = time.perf_counter()
-    now = datetime.now(UTC)
-    with transaction.atomic():
-        households = Household.objects.bulk_create(
-            Household(village=rng.choice(villages), head_name=f"户主{i}", members=4)
-            for i in range(shops_total)
-        )
-        users = User.objects.bulk_create(
-            User(phone=f"+86138{i:08d}", password="!", household=h)
-            for i, h in enumerate(households)
-        )
-        shops = Shop.objects.bulk_create(
-            Shop(
-                household=h,
-                opened_by=u,
-                name=f"{names[h.village_id][:4]}{i}号农家店",
-                village=h.village,
-                county_id=h.village_id[:6] + "000000",
-                province_code=h.village_id[:2],
-                status=ShopStatus.VERIFIED,
-                verified_at=now,
-            )
-            for i, (h, u) in enumerate(zip(households, users, strict=True))
-        )
-    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(kinds))]
-    rng.shuffle(weights)
-    place_cache: dict[str, list[str]] = {}
-
-    def places(village: str) -> list[str]:
-        if village not in place_cache:
-            codes = sorted({village[:n].ljust(12, "0") for n in (2, 4, 6, 9)})
-            place_cache[village] = [names[c] for c in codes if c in names] + [names[village]]
-        return place_cache[village]
-
-    def category_words(category) -> list[str]:
-        words = [category.name_zh_hans, category.name_en, category.name_fr]
-        if category.parent_id:
-            parent = categories[category.parent.slug]
-            words += [parent.name_zh_hans, parent.name_en, parent.name_fr]
-        return words
+    shops = catalog.shops_bulk_create(
+        rng=rng, villages=villages, names=names, count=shops_total, phone="+86138"
+    )
+    weights = catalog.kind_weights(rng, kinds)
+    places = catalog.PlaceWords(names)
+    category_words = catalog.CategoryWords(categories)
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(id), 0) FROM market_product")
