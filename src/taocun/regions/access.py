@@ -21,6 +21,8 @@ Scope = list[str] | Literal["all"]
 
 def scope_prefixes(user, role: str) -> list[str]:
     """The code prefixes a regional grant covers (a county officer: their county's)."""
+    if role not in user.roles:  # cached per request: no query for users without the role
+        return []
     return [
         significant_prefix(grant.region.code, grant.region.level)
         for grant in user.role_grants.select_related("region").filter(role=role)
