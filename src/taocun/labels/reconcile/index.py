@@ -28,9 +28,11 @@ from taocun.labels.reconcile.names import (
     clean,
     county_key,
     interchangeable_form,
+    numeral_form,
     prefecture_key,
     province_key,
     township_keys,
+    township_parts,
     village_keys,
     village_kind,
 )
@@ -51,6 +53,7 @@ class DivisionNode:
     __slots__ = (
         "_keys",
         "_kind",
+        "_numeral_keys",
         "_variant_keys",
         "children",
         "code",
@@ -70,6 +73,7 @@ class DivisionNode:
         self.children: list[DivisionNode] | tuple[()] = ()
         self._keys: frozenset[str] | None = None
         self._variant_keys: frozenset[str] | None = None
+        self._numeral_keys: frozenset[str] | None = None
         self._kind: str | None = None
 
     def __repr__(self) -> str:
@@ -105,6 +109,13 @@ class DivisionNode:
             self._variant_keys = frozenset(interchangeable_form(key) for key in self.keys)
         return self._variant_keys
 
+    @property
+    def numeral_keys(self) -> frozenset[str]:
+        """The keys with numbers written one way (the ``numeral`` rule)."""
+        if self._numeral_keys is None:
+            self._numeral_keys = frozenset(numeral_form(key) for key in self.keys)
+        return self._numeral_keys
+
     def _compute_keys(self) -> Iterable[str]:
         if self.level == "province":
             return {province_key(self.name)}
@@ -118,6 +129,16 @@ class DivisionNode:
         township = self.parent
         forms = (township.cleaned, *township.keys) if township is not None else ()
         return village_keys(self.name, forms)
+
+    def township_part_keys(self) -> frozenset[str]:
+        """For a village: its keys without a leading *part* of its township's name (the
+        ``township-part`` rule: ``大庄刘庄`` in 张大庄镇 → 刘庄), other than its ``keys``. Not
+        cached: it is looked at only when nothing else agrees."""
+        township = self.parent
+        if self.level != "village" or township is None:
+            return frozenset()
+        parts = {part for key in township.keys for part in township_parts(key)}
+        return frozenset(village_keys(self.name, parts) - self.keys) if parts else frozenset()
 
     @property
     def is_placeholder(self) -> bool:

@@ -10,11 +10,20 @@ rules that finds any:
    villages share the key, the one of the kind the list names (村 → village committee, 社区 →
    residents' committee) if exactly one is;
 3. the same key once characters known to be interchanged in place names are folded
-   (横板/横坂, 沙窖/沙滘: the ``variant`` rule);
-4. last, and only inside the list's own county (for a county or a township) or township (for
-   a village), for names of at least three characters: one substituted character (a typo),
-   never where either character tells neighbouring places apart (东/西, 大/小, 一/二, and the
-   common surnames: 青岩刘 and 青岩傅 are two villages).
+   (横板/横坂, 沙窖/沙滘: the ``variant`` rule), then once numbers are written one way (伍佰 =
+   五百, 4 = 四: the ``numeral`` rule);
+4. for a village, in the list's own township only: the key without a leading part of the
+   township's name (大庄刘庄 in 张大庄镇 = 刘庄: ``township-part``);
+5. last, for a village in the list's own township, once it is not found under its name
+   elsewhere in the county either: *near forms* of the name, each a unique candidate of the
+   kind the list names: one inner character left out (塘步东 → 塘东: ``contraction``), a
+   compass direction written after the name or before it (白旄西 → 西白旄: ``direction``), 新
+   added or dropped before 村 (路西村 → 路西新村: ``new-village``); then, for names of at least
+   three characters, one substituted character (a typo, also the last resort for a county
+   within its prefecture and a township within its county). None of them lets a character
+   that tells neighbouring places apart (东/西, 大/小, 一/二, and the common surnames: 青岩刘
+   and 青岩傅 are two villages) or a generic word of village names (王家庄 and 王庄) make the
+   difference.
 
 When a level does not agree, the search widens only in ways that stay unique:
 
@@ -45,9 +54,11 @@ from django.utils.translation import gettext as _
 
 from taocun.labels.reconcile.index import DivisionIndex, DivisionNode
 from taocun.labels.reconcile.names import (
+    MIN_KEY_LENGTH,
     clean,
     county_key,
     interchangeable_form,
+    numeral_form,
     prefecture_key,
     province_key,
     township_key,
@@ -105,6 +116,12 @@ DISTINGUISHING_CHARACTERS = frozenset(
     "宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩"
     "佘池查麻苑迟邝洪"
 )
+# The generic words of village names: with one more or one less of them a name is another
+# place, not a shorter way of writing it (王家庄 and 王庄, 刘什庄 and 刘庄 are neighbours).
+SETTLEMENT_WORDS = frozenset("家庄村屯营寨店集楼堡坊铺桥湾沟河山岭塘坡峪岗圩")
+# Directions that may be written before or after a name for the same part of it (西白旄 and
+# 白旄西 both say "the west of 白旄").
+COMPASS_DIRECTIONS = frozenset("东西南北")
 # "韩村" split into 韩村一分村 … 韩村五分村, "华西村" into 华西一村 … 华西十三村.
 _SPLIT_PART = re.compile(r"^村?[一二三四五六七八九十]+分?村?$")
 
@@ -112,8 +129,9 @@ _SPLIT_PART = re.compile(r"^村?[一二三四五六七八九十]+分?村?$")
 # rows claim one village the better one keeps it.
 RANK_NAME = 0  # same name or key, and the same kind (or the list does not say)
 RANK_OTHER_KIND = 1  # same key, but the list says 村 and the table has a 社区 (or the reverse)
-RANK_VARIANT = 2  # interchangeable characters
-RANK_TYPO = 3
+RANK_VARIANT = 2  # interchangeable characters, numerals
+RANK_NEAR = 3  # a near form: contraction, direction, new-village
+RANK_TYPO = 4
 
 
 @dataclass(frozen=True)
@@ -180,19 +198,24 @@ def find_by_name(
     nodes: Iterable[DivisionNode], name: str, keys: set[str], *, kind: str = ""
 ) -> _Step:
     """The nodes whose name agrees with ``name``, by the first rule that finds any: the same
-    cleaned name, the same key, the same key up to interchangeable characters. Where a rule
-    finds several villages and the list says which kind it means (村 or 社区), the one of that
-    kind is taken if it is the only one."""
+    cleaned name, the same key, the same key up to interchangeable characters, then up to the
+    way numbers are written (each rule is computed only if the ones before found nothing).
+    Where a rule finds several villages and the list says which kind it means (村 or 社区),
+    the one of that kind is taken if it is the only one."""
     nodes = list(nodes)
     cleaned = clean(name)
     same = [node for node in nodes if node.cleaned == cleaned]
     if same:
         return _Step(same, "name")
     variants = {interchangeable_form(key) for key in keys}
-    for rule, found in (
-        ("key", [node for node in nodes if node.keys & keys]),
-        ("variant", [node for node in nodes if node.variant_keys & variants]),
-    ):
+    numerals = {numeral_form(key) for key in keys}
+    rules: tuple[tuple[str, Callable[[DivisionNode], bool]], ...] = (
+        ("key", lambda node: bool(node.keys & keys)),
+        ("variant", lambda node: bool(node.variant_keys & variants)),
+        ("numeral", lambda node: bool(node.numeral_keys & numerals)),
+    )
+    for rule, agrees in rules:
+        found = [node for node in nodes if agrees(node)]
         if len(found) > 1 and kind:
             same_kind = [node for node in found if node.kind == kind]
             if len(same_kind) == 1:
@@ -200,6 +223,17 @@ def find_by_name(
         if found:
             return _Step(found, rule)
     return _Step([])
+
+
+def find_by_township_part(villages: Iterable[DivisionNode], key: str, *, kind: str = "") -> _Step:
+    """The villages whose name, without a leading part of their township's name, has the key
+    (``DivisionNode.township_part_keys``); of several, the one of the kind the list names."""
+    found = [node for node in villages if key in node.township_part_keys()]
+    if len(found) > 1 and kind:
+        same_kind = [node for node in found if node.kind == kind]
+        if len(same_kind) == 1:
+            return _Step(same_kind, "township-part+kind")
+    return _Step(found, "township-part" if found else "")
 
 
 def find_by_typo(nodes: Iterable[DivisionNode], keys: set[str]) -> _Step:
@@ -218,6 +252,60 @@ def is_typo(left: str, right: str) -> bool:
         return False
     ((a, b),) = differences
     return a not in DISTINGUISHING_CHARACTERS and b not in DISTINGUISHING_CHARACTERS
+
+
+def is_contraction(left: str, right: str) -> bool:
+    """One key is the other with one inner character left out, as a name is shortened in
+    speech and in lists: 塘步东 → 塘东, 孟官屯 → 孟屯, 兴福四 → 兴四. The shorter keeps at
+    least two characters, the first and last stay, and the character left out is neither one
+    that distinguishes places nor a generic word of village names (王家庄 is not 王庄).
+
+    >>> is_contraction("塘步东", "塘东"), is_contraction("王家庄", "王庄")
+    (True, False)
+    """
+    longer, shorter = (left, right) if len(left) > len(right) else (right, left)
+    if len(longer) != len(shorter) + 1 or len(shorter) < MIN_KEY_LENGTH:
+        return False
+    return any(
+        longer[:at] + longer[at + 1 :] == shorter
+        and longer[at] not in DISTINGUISHING_CHARACTERS
+        and longer[at] not in SETTLEMENT_WORDS
+        for at in range(1, len(longer) - 1)
+    )
+
+
+def is_moved_direction(left: str, right: str) -> bool:
+    """The same name with a compass direction written after it or before it: 白旄西 = 西白旄.
+
+    >>> is_moved_direction("白旄西", "西白旄"), is_moved_direction("白旄西", "东白旄")
+    (True, False)
+    """
+    if len(left) != len(right) or len(left) < MIN_KEY_LENGTH + 1:
+        return False
+    return any(
+        one[-1] in COMPASS_DIRECTIONS and other == one[-1] + one[:-1]
+        for one, other in ((left, right), (right, left))
+    )
+
+
+def is_new_village_form(left: str, right: str) -> bool:
+    """X and X新 (the key of X新村): a village merged or rebuilt under the name X新村, named in
+    the list or the table by the other name (路西村 and 路西新村委会).
+
+    >>> is_new_village_form("路西", "路西新"), is_new_village_form("新", "新新")
+    (True, False)
+    """
+    shorter, longer = sorted((left, right), key=len)
+    return len(shorter) >= MIN_KEY_LENGTH and longer == shorter + "新"
+
+
+# The near forms of a village's name, weakest last; tried in the list's township only, after
+# every rule of equal names, here and elsewhere in the county, has found nothing.
+NEAR_FORMS: tuple[tuple[str, Callable[[str, str], bool]], ...] = (
+    ("contraction", is_contraction),
+    ("direction", is_moved_direction),
+    ("new-village", is_new_village_form),
+)
 
 
 def _counties(scope: DivisionNode) -> list[DivisionNode]:
@@ -418,7 +506,8 @@ class ListMatcher:
         self, county: DivisionNode, row: ListRow, steps: list[tuple[str, str]]
     ) -> _Outcome:
         """The township, then the village in it; failing that the village elsewhere in the
-        county (if its name is distinctive); failing that a typo in the township."""
+        county (if its name is distinctive); failing that a near form or a typo in the
+        township."""
         townships = _townships(county)
         keys = township_keys(row.township, (county.name,)) if clean(row.township) else set()
         found = find_by_name(townships, row.township, keys)
@@ -454,14 +543,17 @@ class ListMatcher:
         elsewhere = self._elsewhere_in_county(county, row, steps, missing)
         if elsewhere.villages or township is None:
             return elsewhere
-        return self._typo_in_township(township, row, steps, missing)
+        return self._near_in_township(township, row, steps, missing)
 
     def _in_township(
         self, township: DivisionNode, row: ListRow, steps: list[tuple[str, str]]
     ) -> _Outcome:
         villages = _villages(township)
         key = village_key(row.village)
-        found = find_by_name(villages, row.village, {key}, kind=village_kind(row.village))
+        kind = village_kind(row.village)
+        found = find_by_name(villages, row.village, {key}, kind=kind)
+        if not found.nodes:
+            found = find_by_township_part(villages, key, kind=kind)
         steps = [*steps, ("village", found.rule or "not-found")]
         if len(found.nodes) == 1:
             return _Outcome(found.nodes, steps)
@@ -477,11 +569,14 @@ class ListMatcher:
                     "candidates": _names(found.nodes),
                 },
             )
+        # 杨村 split into 杨一, 杨二, 杨三: the key's own 村 may go too.
+        stems = {key, key[:-1]} if key.endswith("村") and len(key) > 1 else {key}
         parts = [
             node
             for node in villages
             if any(
-                other.startswith(key) and _SPLIT_PART.match(other[len(key) :])
+                other.startswith(stem) and _SPLIT_PART.match(other[len(stem) :])
+                for stem in stems
                 for other in node.keys
             )
         ]
@@ -501,16 +596,41 @@ class ListMatcher:
             % {"village": row.village, "township": township.name},
         )
 
-    def _typo_in_township(
+    def _near_in_township(
         self,
         township: DivisionNode,
         row: ListRow,
         steps: list[tuple[str, str]],
         missing: _Outcome,
     ) -> _Outcome:
-        """The last resort: the one village of the township one typo away. Several are no
-        match (they are named in the message, for the reviewer)."""
-        found = find_by_typo(_villages(township), {village_key(row.village)})
+        """The last resort: the one village of the township whose name is a near form of the
+        list's (``NEAR_FORMS``), of the kind the list names; several are ambiguous. Then the
+        one village one typo away; several typos are no match (they are named in the
+        message, for the reviewer)."""
+        villages = _villages(township)
+        key = village_key(row.village)
+        kind = village_kind(row.village)
+        for rule, agrees in NEAR_FORMS:
+            near = [
+                node
+                for node in villages
+                if (not kind or node.kind == kind)
+                and any(agrees(key, other) for other in node.keys)
+            ]
+            if len(near) == 1:
+                return _Outcome(near, [*steps, ("village", rule)])
+            if near:
+                return _Outcome(
+                    near,
+                    [*steps, ("village", rule)],
+                    SEVERAL_VILLAGES,
+                    _(
+                        "%(reason)s; several villages there have a near form of the name "
+                        "(%(rule)s): %(candidates)s"
+                    )
+                    % {"reason": missing.message, "rule": rule, "candidates": _names(near)},
+                )
+        found = find_by_typo(villages, {key})
         if len(found.nodes) == 1:
             return _Outcome(found.nodes, [*steps, ("village", "typo")])
         if found.nodes:
@@ -649,7 +769,9 @@ def _rank(row: ListRow, village: DivisionNode, steps: list[tuple[str, str]]) -> 
     rule = dict(steps).get("village", "name")
     if rule.startswith("typo"):
         return RANK_TYPO
-    if rule.startswith("variant"):
+    if rule.split("+")[0] in dict(NEAR_FORMS):
+        return RANK_NEAR
+    if rule.startswith(("variant", "numeral")):
         return RANK_VARIANT
     kind = village_kind(row.village)
     return RANK_OTHER_KIND if kind and village.kind != kind else RANK_NAME

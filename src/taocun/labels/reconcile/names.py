@@ -49,9 +49,9 @@ VARIANT_CHARACTERS = str.maketrans(
 # the same sound and mostly the same phonetic part, written one way by the county and the
 # other by the list's editors. Each pair was found by reviewing the 2014-2016 lists against the
 # 2016 table: 横板/横坂, 沙窖/沙滘, 三塘/三瑭, 新杨/新扬, 上漖/上教, 李元/李园, 横泾/横径,
-# 秀土/秀涂, 王金洋/王金垟. They are not folded by default: a match through them is its own,
-# weaker rule ("variant"), tried only when the names do not agree otherwise, and accepted only
-# when it is unique.
+# 秀土/秀涂, 王金洋/王金垟, 鹤栖/鹤西 (栖 is also read xī, and 西 is its phonetic part). They
+# are not folded by default: a match through them is its own, weaker rule ("variant"), tried
+# only when the names do not agree otherwise, and accepted only when it is unique.
 INTERCHANGEABLE_CHARACTERS = str.maketrans(
     {
         "坂": "板",
@@ -63,8 +63,33 @@ INTERCHANGEABLE_CHARACTERS = str.maketrans(
         "径": "泾",
         "涂": "土",
         "垟": "洋",
+        "栖": "西",
     }
 )
+
+# The formal numerals (大写数字, written on cheques and sometimes in names: 伍佰 for 五百) and
+# their ordinary forms; with Arabic digits written as Chinese numerals, the "numeral" rule.
+# Not folded by default either: 伍 and 陆 are also surnames (伍家村, 陆家镇).
+FORMAL_NUMERALS = str.maketrans(
+    {
+        "壹": "一",
+        "贰": "二",
+        "叁": "三",
+        "肆": "四",
+        "伍": "五",
+        "陆": "六",
+        "柒": "七",
+        "捌": "八",
+        "玖": "九",
+        "拾": "十",
+        "佰": "百",
+        "仟": "千",
+        "〇": "零",
+    }
+)
+_DIGITS = "零一二三四五六七八九"
+_ARABIC_NUMBER = re.compile(r"[0-9]+")
+_LONGEST_WRITTEN_NUMBER = 9999  # longer digit strings are codes, not a place's number
 
 PROVINCE_SUFFIXES = ("特别行政区", "自治区", "省", "市")
 PREFECTURE_SUFFIXES = ("自治州", "地区", "市", "盟", "州")
@@ -121,6 +146,40 @@ def clean(name: str) -> str:
 def interchangeable_form(key: str) -> str:
     """The key with interchangeable characters folded (see ``INTERCHANGEABLE_CHARACTERS``)."""
     return key.translate(INTERCHANGEABLE_CHARACTERS)
+
+
+def numeral_form(key: str) -> str:
+    """The interchangeable form with numbers written one way: formal numerals folded to the
+    ordinary ones and Arabic numbers (up to four digits) written out.
+
+    >>> numeral_form("伍佰"), numeral_form("第12组"), numeral_form("兴4"), numeral_form("105")
+    ('五百', '第十二组', '兴四', '一百零五')
+    """
+    written = _ARABIC_NUMBER.sub(_written_number, key)
+    return interchangeable_form(written.translate(FORMAL_NUMERALS))
+
+
+def _written_number(match: re.Match) -> str:
+    digits = match.group()
+    number = int(digits)
+    return digits if number > _LONGEST_WRITTEN_NUMBER else _chinese_number(number)
+
+
+def _chinese_number(number: int) -> str:
+    """0-9999 as written in Chinese place names: 10 → 十, 12 → 十二, 105 → 一百零五."""
+    if number < 10:
+        return _DIGITS[number]
+    if number < 20:
+        return "十" + (_DIGITS[number - 10] if number > 10 else "")
+    text, gap = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = number // value % 10
+        if digit:
+            text += ("零" if gap and text else "") + _DIGITS[digit] + unit
+            gap = False
+        else:
+            gap = True
+    return text
 
 
 def _without_parentheses(cleaned: str) -> str:
@@ -210,6 +269,20 @@ def village_keys(name: str, township_forms: Iterable[str]) -> set[str]:
         if len(rest_key) >= MIN_KEY_LENGTH:
             keys.add(rest_key)
     return keys
+
+
+def township_parts(township_key: str) -> set[str]:
+    """The leading and trailing parts, of two characters or more, of a township's key: the
+    NBS table prefixes some villages with a *part* of their township's name, ``大庄刘庄`` in
+    张大庄镇 (beside ``张大庄沈庄``), where the list writes ``刘庄``.
+
+    >>> sorted(township_parts("张大庄")), township_parts("大集")
+    (['大庄', '张大'], set())
+    """
+    length = len(township_key)
+    return {township_key[:end] for end in range(MIN_KEY_LENGTH, length)} | {
+        township_key[start:] for start in range(1, length - MIN_KEY_LENGTH + 1)
+    }
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

@@ -30,6 +30,7 @@ from taocun.labels.reconcile.matching import (
     DISTINGUISHING_CHARACTERS,
     MATCHED,
     MISSING_NAMES,
+    NEAR_FORMS,
     NO_COUNTY,
     NO_PROVINCE,
     NO_TOWNSHIP,
@@ -38,6 +39,9 @@ from taocun.labels.reconcile.matching import (
     SPLIT_VILLAGE,
     UNMATCHED,
     ListRow,
+    is_contraction,
+    is_moved_direction,
+    is_new_village_form,
     is_typo,
     reconcile_rows,
 )
@@ -95,6 +99,48 @@ TREE = [
     ("371721121000", "曹县大集镇", "township", "371721000000"),
     ("371721121227", "丁楼村民委员会", "village", "371721121000"),
     ("371721121228", "大集东北街村民委员会", "village", "371721121000"),
+    # Near forms of names (real, except the villages marked as traps).
+    ("330782003006", "杨一居委会", "village", "330782003000"),
+    ("330782003007", "杨二居委会", "village", "330782003000"),
+    ("330782003008", "杨三居委会", "village", "330782003000"),
+    ("330600000000", "绍兴市", "prefecture", "330000000000"),
+    ("330681000000", "诸暨市", "county", "330600000000"),
+    ("330681101000", "大唐镇", "township", "330681000000"),
+    ("330681101240", "路西新村委会", "village", "330681101000"),
+    ("330681101290", "长乐新村居委会", "village", "330681101000"),  # trap
+    ("331000000000", "台州市", "prefecture", "330000000000"),
+    ("331023000000", "天台县", "county", "331000000000"),
+    ("331023101000", "白鹤镇", "township", "331023000000"),
+    ("331023101363", "鹤西新村委会", "village", "331023101000"),
+    ("331023101390", "一百村委会", "village", "331023101000"),  # trap
+    ("331023101391", "壹佰村委会", "village", "331023101000"),  # trap
+    ("331023106000", "坦头镇", "township", "331023000000"),
+    ("331023106205", "五百村委会", "village", "331023106000"),
+    ("371300000000", "临沂市", "prefecture", "370000000000"),
+    ("371329000000", "临沭县", "county", "371300000000"),
+    ("371329108000", "青云镇", "township", "371329000000"),
+    ("371329108009", "西白旄居委会", "village", "371329108000"),
+    ("371329108273", "东白旄村村委会", "village", "371329108000"),
+    ("371400000000", "德州市", "prefecture", "370000000000"),
+    ("371422000000", "宁津县", "county", "371400000000"),
+    ("371422105000", "大柳镇", "township", "371422000000"),
+    ("371422105248", "刘庄村委会", "village", "371422105000"),
+    ("371422106000", "大曹镇", "township", "371422000000"),
+    ("371422106249", "刘庄村委会", "village", "371422106000"),
+    ("371422109000", "张大庄镇", "township", "371422000000"),
+    ("371422109228", "张大庄沈庄村委会", "village", "371422109000"),
+    ("371422109231", "大庄魏庄村委会", "village", "371422109000"),
+    ("371422109244", "大庄刘庄村委会", "village", "371422109000"),
+    ("371422109290", "张大魏庄村委会", "village", "371422109000"),  # trap
+    ("371600000000", "滨州市", "prefecture", "370000000000"),
+    ("371625000000", "博兴县", "county", "371600000000"),
+    ("371625102000", "兴福镇", "township", "371625000000"),
+    ("371625102200", "兴福一村村委会", "village", "371625102000"),
+    ("371625102203", "兴福四村村委会", "village", "371625102000"),
+    ("371625102290", "兴和一村村委会", "village", "371625102000"),  # trap
+    ("371625102291", "王家庄村委会", "village", "371625102000"),  # trap
+    ("371625106000", "陈户镇", "township", "371625000000"),
+    ("371625106290", "孟官屯村委会", "village", "371625106000"),  # trap
 ]
 REPO = Path(__file__).resolve().parents[4]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -246,6 +292,57 @@ def test_higher_level_keys(function, name, key):
 def test_interchangeable_characters_are_a_separate_form():
     assert names.village_key("横板村") != names.village_key("横坂村委会")
     assert names.interchangeable_form("横坂") == names.interchangeable_form("横板")
+    assert names.interchangeable_form("鹤栖") == names.interchangeable_form("鹤西")
+
+
+@pytest.mark.parametrize(
+    ("key", "form"),
+    [
+        ("伍佰", "五百"),
+        ("壹佰", "一百"),
+        ("兴4", "兴四"),
+        ("第10组", "第十组"),
+        ("12", "十二"),
+        ("20", "二十"),
+        ("105", "一百零五"),
+        ("2016", "二千零一十六"),
+        ("123456", "123456"),  # a long number is not a place's number: kept
+        ("五百", "五百"),
+    ],
+)
+def test_numerals_are_written_one_way(key, form):
+    assert names.numeral_form(key) == form
+
+
+def test_township_parts():
+    assert names.township_parts("张大庄") == {"张大", "大庄"}
+    assert names.township_parts("大集") == set()  # a part is two characters or more
+
+
+@pytest.mark.parametrize(
+    ("rule", "left", "right", "agrees"),
+    [
+        (is_contraction, "塘步东", "塘东", True),
+        (is_contraction, "孟屯", "孟官屯", True),  # either side may be the shorter
+        (is_contraction, "兴四", "兴福四", True),
+        (is_contraction, "王庄", "王家庄", False),  # a generic word makes another place
+        (is_contraction, "刘庄", "刘大庄", False),  # so does a size, a direction, a surname
+        (is_contraction, "塘东", "东", False),  # too short
+        (is_contraction, "塘步东", "步东", False),  # the first character stays
+        (is_contraction, "塘东", "塘东", False),
+        (is_moved_direction, "白旄西", "西白旄", True),
+        (is_moved_direction, "西白旄", "白旄西", True),
+        (is_moved_direction, "白旄西", "东白旄", False),
+        (is_moved_direction, "马上", "上马", False),  # not a compass direction, too short
+        (is_moved_direction, "白旄上", "上白旄", False),
+        (is_new_village_form, "路西", "路西新", True),
+        (is_new_village_form, "湖鹤新", "湖鹤", True),
+        (is_new_village_form, "新", "新新", False),
+        (is_new_village_form, "路西", "路西东", False),
+    ],
+)
+def test_near_forms(rule, left, right, agrees):
+    assert rule(left, right) is agrees
 
 
 @pytest.mark.parametrize(
@@ -353,6 +450,106 @@ def test_other_rows_of_a_township_are_evidence_for_a_common_name(reconcile):
     assert (common.status, common.code) == (MATCHED, "330782005221")
     assert common.method == "village:key+in-county+township-evidence"
     assert "2" in common.message  # names the line that gave the evidence
+
+
+def test_numbers_written_another_way(reconcile):
+    formal, ambiguous = reconcile(
+        "浙江省,台州市,天台县,坦头镇,伍佰村",  # 五百村委会
+        "浙江省,台州市,天台县,白鹤镇,壹百村",  # 一百 and 壹佰 are both 一百
+    ).matches
+    assert (formal.status, formal.code, formal.method) == (
+        MATCHED,
+        "331023106205",
+        "village:numeral",
+    )
+    assert (ambiguous.status, ambiguous.reason) == (AMBIGUOUS, SEVERAL_VILLAGES)
+    assert ambiguous.candidates == ("331023101390", "331023101391")
+
+
+def test_a_row_naming_the_village_plainly_keeps_it_from_a_numeral_spelling(reconcile):
+    # The 2016 list names 坦头镇's 五百村 twice, once as 伍佰村.
+    plain, formal = reconcile(
+        "浙江省,台州市,天台县,坦头镇,五百村", "浙江省,台州市,天台县,坦头镇,伍佰村"
+    ).matches
+    assert (plain.status, plain.code) == (MATCHED, "331023106205")
+    assert (formal.status, formal.reason) == (AMBIGUOUS, CLAIMED)
+
+
+def test_a_village_prefixed_with_part_of_its_township_name(reconcile):
+    # 张大庄镇 writes 大庄刘庄 (and 张大庄沈庄); 宁津县 has two other 刘庄, elsewhere.
+    part, ambiguous = reconcile(
+        "山东省,德州市,宁津县,张大庄镇,刘庄村",
+        "山东省,德州市,宁津县,张大庄镇,魏庄村",  # 大庄魏庄 and 张大魏庄
+    ).matches
+    assert (part.status, part.code, part.method) == (
+        MATCHED,
+        "371422109244",
+        "village:township-part",
+    )
+    assert (ambiguous.status, ambiguous.reason) == (AMBIGUOUS, SEVERAL_VILLAGES)
+    assert ambiguous.candidates == ("371422109231", "371422109290")
+
+
+def test_a_contracted_name_in_its_own_township(reconcile):
+    contracted, two, generic, elsewhere = reconcile(
+        "山东省,滨州市,博兴县,兴福镇,兴四村",  # 兴福四村
+        "山东省,滨州市,博兴县,兴福镇,兴一村",  # 兴福一村 and 兴和一村
+        "山东省,滨州市,博兴县,兴福镇,王庄村",  # 王家庄 is another village
+        "山东省,滨州市,博兴县,兴福镇,孟屯村",  # 孟官屯 is in 陈户镇, not here
+    ).matches
+    assert (contracted.status, contracted.code, contracted.method) == (
+        MATCHED,
+        "371625102203",
+        "village:contraction",
+    )
+    assert (two.status, two.reason) == (AMBIGUOUS, SEVERAL_VILLAGES)
+    assert two.candidates == ("371625102200", "371625102290")
+    assert "contraction" in two.message and "兴和一村村委会" in two.message
+    assert (generic.status, generic.reason) == (UNMATCHED, NO_VILLAGE)
+    assert (elsewhere.status, elsewhere.reason) == (UNMATCHED, NO_VILLAGE)
+
+
+def test_a_direction_written_after_the_name(reconcile):
+    moved, east, other_kind = reconcile(
+        "山东省,临沂市,临沭县,青云镇,白旄西居",  # 西白旄居委会
+        "山东省,临沂市,临沭县,青云镇,白旄东村",  # 东白旄村村委会
+        "山东省,临沂市,临沭县,青云镇,白旄西村",  # a 村, but 西白旄 is a 居委会
+    ).matches
+    assert (moved.status, moved.code, moved.method) == (
+        MATCHED,
+        "371329108009",
+        "village:direction",
+    )
+    assert (east.status, east.code) == (MATCHED, "371329108273")
+    assert (other_kind.status, other_kind.reason) == (UNMATCHED, NO_VILLAGE)
+
+
+def test_a_village_merged_under_a_new_village_name(reconcile):
+    merged, community = reconcile(
+        "浙江省,绍兴市,诸暨市,大唐镇,路西村",  # 路西新村委会
+        "浙江省,绍兴市,诸暨市,大唐镇,长乐村",  # 长乐新村 is a residents' committee
+    ).matches
+    assert (merged.status, merged.code, merged.method) == (
+        MATCHED,
+        "330681101240",
+        "village:new-village",
+    )
+    assert (community.status, community.reason) == (UNMATCHED, NO_VILLAGE)
+
+
+def test_interchangeable_characters_with_another_reading(reconcile):
+    match = only(reconcile("浙江省,台州市,天台县,白鹤镇,鹤栖新村"))
+    assert (match.status, match.code, match.method) == (MATCHED, "331023101363", "village:variant")
+
+
+def test_a_village_split_into_numbered_parts_without_its_cun(reconcile):
+    match = only(reconcile("浙江省,金华市,义乌市,稠江街道,杨村"))
+    assert (match.status, match.reason) == (AMBIGUOUS, SPLIT_VILLAGE)
+    assert match.candidates == ("330782003006", "330782003007", "330782003008")
+
+
+def test_near_forms_are_tried_in_order():
+    assert [rule for rule, _ in NEAR_FORMS] == ["contraction", "direction", "new-village"]
 
 
 def test_a_township_moved_to_another_district(reconcile):
@@ -519,7 +716,7 @@ def test_the_file_index_keeps_only_the_provinces_asked_for(tmp_path):
     )
     index = index_from_file(path=path, province_names=["山东", "北京市"])
     assert {node.name for node in index.provinces} == {"山东省", "北京市"}
-    assert len(index) == 6 + 5
+    assert len(index) == sum(code[:2] in {"37", "11"} for code, *_ in TREE)
     assert index.get("371721121227").path()[0].name == "山东省"
     rows = [ListRow(2, "山东", "菏泽", "曹县", "大集", "丁楼")]
     assert reconcile_rows(index, rows)[0].code == "371721121227"
@@ -637,11 +834,17 @@ def _names_agree(match, index) -> bool:
     key = names.village_key(match.row.village)
     if key in village.keys:
         return True
-    if "variant" in match.method:
+    rule = match.method.rsplit(" ", 1)[-1].removeprefix("village:").split("+")[0]
+    if rule == "variant":
         return names.interchangeable_form(key) in village.variant_keys
-    if "typo" in match.method:
+    if rule == "numeral":
+        return names.numeral_form(key) in village.numeral_keys
+    if rule == "township-part":
+        return key in village.township_part_keys()
+    if rule == "typo":
         return any(is_typo(key, other) for other in village.keys)
-    return False
+    near = dict(NEAR_FORMS).get(rule)
+    return near is not None and any(near(key, other) for other in village.keys)
 
 
 @pytest.mark.skipif(
@@ -653,9 +856,9 @@ def test_real_2016_list_against_the_national_table():
     matches = reconcile_rows(index, rows)
     matched = [m for m in matches if m.status == MATCHED]
     assert len(rows) == 1311
-    # 1,216 rows are matched; the others name villages the 2016 table does not have under a
+    # 1,224 rows are matched; the others name villages the 2016 table does not have under a
     # name that stays unique (see docs/reconcile.md). The floor guards against regressions.
-    assert len(matched) / len(rows) >= 0.925
+    assert len(matched) >= 1224
     for match in matched:
         path = index.get(match.code).path()
         levels = [node.level for node in path]
