@@ -17,7 +17,9 @@ Steps, each in its own process:
    services build it), 5 % of them certified and most with a photo row; ANALYZE.
    ``--reuse`` skips this when the database is already there.
 2. **serve**: ``taocun collectstatic``, then gunicorn on 127.0.0.1 with ``--workers`` sync
-   workers, ``DEBUG=0``, an explicit ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
+   workers, ``DEBUG=0``, an explicit ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and one
+   background worker (``taocun db_worker``: the SMS/e-mail of notifications, on the same
+   machine, so its CPU counts).
 3. **load**: ``locust --headless`` with ``benchmarks/load/locustfile.py``: ``--users``
    shoppers (home, category pages, product pages, searches in Chinese with filters and
    pagination), spawned at ``--spawn-rate``, statistics reset once all are running, for
@@ -896,6 +898,13 @@ def main() -> None:
         "TAOCUN_SANDBOX_SECRET": secrets.token_urlsafe(32),
     }
     server = serve(serve_env, options.workers, port, options.out / "gunicorn.log")
+    worker = subprocess.Popen(
+        [str(BIN / "taocun"), "db_worker"],
+        env=serve_env,
+        start_new_session=True,
+        stdout=(options.out / "worker.stdout.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
     started = datetime.now(UTC).isoformat(timespec="seconds")
     load_start = loadavg()
     times_file = options.out / "times.json"
@@ -939,8 +948,9 @@ def main() -> None:
         )
     finally:
         load_end = loadavg()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for process in (server, worker):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
     verification = verify(url, serve_env) if buying else {}
     per_name = summarise(Path(f"{prefix}_stats.csv"))
     result = {

@@ -187,6 +187,9 @@ NOTIFICATIONS_EMAIL_BACKEND = os.environ.get(
 NOTIFICATIONS_SITE_URL = os.environ.get("NOTIFICATIONS_SITE_URL", "")
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "60"))
+# SMS and e-mail are sent by the background worker (`taocun db_worker`); False sends them in
+# the request right after its commit (no worker needed, slower requests).
+NOTIFICATIONS_SEND_IN_WORKER = _env_bool("NOTIFICATIONS_SEND_IN_WORKER", True)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

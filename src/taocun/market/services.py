@@ -17,13 +17,14 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taocun.core.audit import audit_records
 from taocun.core.chinatime import china_date
-from taocun.core.errors import Conflict, ValidationError
+from taocun.core.errors import ApplicationError, Conflict, ValidationError
 from taocun.core.services import audit_record
 from taocun.market import search
 from taocun.market.images import photo_process
@@ -903,38 +904,159 @@ def variant_stock_set(*, actor, variant: Variant, stock: int) -> Variant:
     return variant
 
 
-@transaction.atomic
 def variant_stock_adjust(*, actor, variant: Variant, delta: int, reason: str = "") -> int:
     """Add ``delta`` (negative to take) to the stock in one conditional UPDATE and return
     the new stock. Taking more than there is fails and changes nothing, however many
     requests race: this is the primitive checkout reserves and releases stock with."""
-    delta = _integer(delta, field="delta", minimum=-STOCK_MAX, maximum=STOCK_MAX)
-    reason = _text(reason, field="reason", max_length=REASON_MAX)
-    if delta == 0:
-        raise ValidationError(_("The change in stock cannot be 0."), field="delta")
-    rows = Variant.objects.filter(pk=variant.pk)
-    rows = (
-        rows.filter(stock__gte=-delta) if delta < 0 else rows.filter(stock__lte=STOCK_MAX - delta)
-    )
-    if not rows.update(stock=F("stock") + delta, updated_at=timezone.now()):
-        current = Variant.objects.filter(pk=variant.pk).values_list("stock", flat=True).first()
-        if delta < 0:
-            raise Conflict(
-                _("Only %(stock)d left of %(label)s; cannot take %(wanted)d.")
-                % {"stock": current or 0, "label": variant.label, "wanted": -delta},
-                code="out_of_stock",
-                field="stock",
+    return variants_stock_adjust(actor=actor, changes=[(variant, delta)], reason=reason)[variant.pk]
+
+
+def _stock_changes(changes: Sequence[tuple[Variant, int]]) -> dict[int, int]:
+    """``{variant id: delta}`` of valid changes; a bad one names its place."""
+    deltas: dict[int, int] = {}
+    for index, (variant, delta) in enumerate(changes):
+        field = "delta" if len(changes) == 1 else f"changes.{index}.delta"
+        delta = _integer(delta, field=field, minimum=-STOCK_MAX, maximum=STOCK_MAX)
+        if delta == 0:
+            raise ValidationError(_("The change in stock cannot be 0."), field=field)
+        if variant.pk in deltas:
+            raise ValidationError(
+                _("The stock of pack %(id)d is changed twice.") % {"id": variant.pk},
+                field=f"changes.{index}.variant",
             )
-        raise ValidationError(_("The stock would exceed 1,000,000."), field="delta")
-    variant.stock = Variant.objects.filter(pk=variant.pk).values_list("stock", flat=True).get()
-    _stock_flag_refresh(variant.product_id)
-    audit_record(
-        actor=actor,
-        action="variant.stock_adjust",
-        obj=variant,
-        after={"delta": delta, "stock": variant.stock, "reason": reason},
+        deltas[variant.pk] = delta
+    return deltas
+
+
+def _stock_update(deltas: dict[int, int], now) -> list[tuple[int, int, int, bool]]:
+    """Apply every change whose result stays within 0 … STOCK_MAX, in one statement:
+    ``UPDATE … SET stock = stock + d WHERE stock + d BETWEEN 0 AND max RETURNING …``.
+    Returns ``(id, product id, new stock, is_active)`` of the rows changed; a row missing
+    from the answer was not changed (not enough stock, too much, or no such pack).
+
+    Without ``RETURNING`` (SQLite before 3.35) each row is one conditional UPDATE and the
+    new stocks are read back once."""
+    quote = connection.ops.quote_name
+    meta = Variant._meta
+    column = {name: quote(meta.get_field(name).column) for name in ("id", "stock", "updated_at")}
+    returned = ", ".join(
+        quote(meta.get_field(name).column) for name in ("id", "product", "stock", "is_active")
     )
-    return variant.stock
+    table, pk, stock = quote(meta.db_table), column["id"], column["stock"]
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    changes = sorted(deltas.items())  # by id: rows are visited and locked in one order
+    if connection.features.can_return_columns_from_insert:
+        case = f"CASE {pk} " + " ".join(["WHEN %s THEN %s"] * len(changes)) + " END"
+        case_params = [value for change in changes for value in change]
+        ids = [pk_value for pk_value, _delta in changes]
+        sql = (
+            f"UPDATE {table} SET {stock} = {stock} + {case}, {column['updated_at']} = %s "
+            f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) "
+            f"AND {stock} + {case} BETWEEN 0 AND %s RETURNING {returned}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*case_params, stamp, *ids, *case_params, STOCK_MAX])
+            rows = cursor.fetchall()
+    else:
+        changed = []
+        sql = (
+            f"UPDATE {table} SET {stock} = {stock} + %s, {column['updated_at']} = %s "
+            f"WHERE {pk} = %s AND {stock} + %s BETWEEN 0 AND %s"
+        )
+        with connection.cursor() as cursor:
+            for pk_value, delta in changes:
+                cursor.execute(sql, [delta, stamp, pk_value, delta, STOCK_MAX])
+                if cursor.rowcount:
+                    changed.append(pk_value)
+        rows = list(
+            Variant.objects.filter(pk__in=changed).values_list(
+                "pk", "product_id", "stock", "is_active"
+            )
+        )
+    return [(pk_value, product, new, bool(active)) for pk_value, product, new, active in rows]
+
+
+def _stock_refused(variants: dict[int, Variant], deltas: dict[int, int], failed: int):
+    """The error for the first change that could not be applied."""
+    variant, delta = variants[failed], deltas[failed]
+    if delta > 0:
+        return ValidationError(_("The stock would exceed 1,000,000."), field="delta")
+    current = Variant.objects.filter(pk=failed).values_list("stock", flat=True).first()
+    return Conflict(
+        _("Only %(stock)d left of %(label)s; cannot take %(wanted)d.")
+        % {"stock": current or 0, "label": variant.label, "wanted": -delta},
+        code="out_of_stock",
+        field="stock",
+        extra={"variant_id": failed},
+    )
+
+
+def _stock_flags_cross(rows: list[tuple[int, int, int, bool]], deltas: dict[int, int]) -> None:
+    """Products' in-stock flags, written only when an active pack crossed 0."""
+    emptied = {product for _pk, product, stock, active in rows if active and stock == 0}
+    refilled = {
+        product
+        for pk, product, stock, active in rows
+        if active and deltas[pk] > 0 and stock == deltas[pk]
+    }
+    if emptied:
+        stocked = Variant.objects.filter(product=OuterRef("pk"), is_active=True, stock__gt=0)
+        Product.objects.filter(pk__in=emptied, in_stock=True).exclude(Exists(stocked)).update(
+            in_stock=False
+        )
+    if refilled:
+        Product.objects.filter(pk__in=refilled, in_stock=False).update(in_stock=True)
+
+
+def variants_stock_adjust(
+    *, actor, changes: Sequence[tuple[Variant, int]], reason: str = ""
+) -> dict[int, int]:
+    """Add each ``delta`` to its pack's stock, all or nothing, and return the new stocks
+    by pack id (also set on the ``Variant`` objects given).
+
+    One conditional UPDATE for all the packs: a change that would take the stock below 0
+    (or above 1,000,000) is not applied, however many requests race, and then none is —
+    the rows already changed by the statement are put back before the error is raised,
+    so the caller's transaction stays usable and nothing changed. A product's in-stock
+    flag is written only when one of its packs crosses 0; one audit entry per pack, in
+    one INSERT.
+    """
+    reason = _text(reason, field="reason", max_length=REASON_MAX)
+    deltas = _stock_changes(changes)
+    if not deltas:
+        return {}
+    variants = {variant.pk: variant for variant, _delta in changes}
+    now = timezone.now()
+    refused: ApplicationError | None = None
+    # No savepoint: a refusal undoes its own partial change and is raised outside the
+    # block, so a caller that catches it can go on in its transaction.
+    with transaction.atomic(savepoint=False):
+        rows = _stock_update(deltas, now)
+        stocks = {pk: stock for pk, _product, stock, _active in rows}
+        if len(stocks) != len(deltas):
+            failed = next(pk for pk in deltas if pk not in stocks)
+            if stocks:
+                # Put back what the statement did apply: those rows are locked by this
+                # transaction, so adding the opposite restores their stock exactly (their
+                # updated_at moves; a refusal of several packs at once is rare: checkout
+                # locks and checks its packs first).
+                _stock_update({pk: -deltas[pk] for pk in stocks}, now)
+            refused = _stock_refused(variants, deltas, failed)
+        else:
+            _stock_flags_cross(rows, deltas)
+            audit_records(
+                actor=actor,
+                action="variant.stock_adjust",
+                entries=[
+                    (variants[pk], None, {"delta": delta, "stock": stocks[pk], "reason": reason})
+                    for pk, delta in deltas.items()
+                ],
+            )
+    if refused is not None:
+        raise refused
+    for pk, stock in stocks.items():
+        variants[pk].stock = stock
+    return stocks
 
 
 # --- photos -----------------------------------------------------------------------------

@@ -8,13 +8,13 @@ from typing import Any
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from taocun.notifications.models import (
-    ChannelPreference,
     Delivery,
     DeliveryStatus,
     Group,
     Notification,
 )
 from taocun.notifications.recipients import (
+    recipient_channels,
     recipient_email,
     recipient_language,
     recipient_preference,
@@ -51,19 +51,15 @@ class Preferences:
 
 def preferences_get(*, user: Any) -> Preferences:
     """Every group with its channels (the user's choice, else the default), the language
-    messages are written in, and the e-mail address. Two queries."""
-    chosen = {row.group: row for row in ChannelPreference.objects.filter(user_id=user.pk)}
+    messages are written in, and the e-mail address. One query, none when the user's
+    settings were already read on this instance (``recipients.recipients_load``)."""
+    chosen = recipient_channels(user)
     groups = []
     for group in Group:
-        row = chosen.get(group.value)
         defaults = CHANNEL_DEFAULTS[group.value]
+        sms, email = chosen.get(group.value, (defaults["sms"], defaults["email"]))
         groups.append(
-            GroupChannels(
-                group=group.value,
-                label=str(group.label),
-                sms=row.sms if row else defaults["sms"],
-                email=row.email if row else defaults["email"],
-            )
+            GroupChannels(group=group.value, label=str(group.label), sms=sms, email=email)
         )
     preference = recipient_preference(user)
     return Preferences(

@@ -1,13 +1,17 @@
-"""Every write of notifications: :func:`notify` (the one entry point for other apps),
-delivery through SMS and e-mail, retries, read marks and users' preferences.
+"""Every write of notifications: :func:`notify` and :func:`notify_many` (the entry points
+for other apps), delivery through SMS and e-mail, retries, read marks and users'
+preferences.
 
-``notify`` writes the in-app notification and one ``pending`` delivery per enabled channel
-in the caller's transaction, and sends after that transaction commits. Sending never raises
-into the caller: a backend's failure is logged and recorded on the delivery, and the retry
-sweep (:func:`deliveries_retry`, run by ``taocun notifications retry`` or
-:data:`taocun.notifications.tasks.deliveries_retry_task`) tries again with back-off.
-Delivery is at least once: a process that hangs longer than the stale timeout after
-handing a message to the gateway may see it sent again by the sweep.
+``notify_many`` writes the in-app notifications and one ``pending`` delivery per enabled
+channel in the caller's transaction, in one insert each. After that transaction commits,
+the deliveries go to the task worker (:data:`taocun.notifications.tasks.deliveries_send_task`,
+one waiting sweep however many batches) or, with ``NOTIFICATIONS_SEND_IN_WORKER = False``,
+are sent in the same process. Sending claims a batch of deliveries in one UPDATE and
+records the outcomes in another; it never raises into the caller: a backend's failure is
+logged and recorded on the delivery, and the retry sweep (:func:`deliveries_retry`, run by
+``taocun notifications retry`` or :data:`taocun.notifications.tasks.deliveries_retry_task`)
+tries again with back-off. Delivery is at least once: a process that hangs longer than the
+stale timeout after handing messages to the gateway may see them sent again by the sweep.
 
 Notifications themselves are not audited (they are messages, not state of the platform);
 changes to a user's contact details and channels are.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,11 +32,13 @@ from urllib.parse import urljoin, urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks.base import TaskResultStatus
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from taocun.core.errors import NotFound, ValidationError
 from taocun.core.services import audit_record
@@ -55,8 +61,10 @@ from taocun.notifications.models import (
 from taocun.notifications.recipients import (
     forget_cached_preference,
     in_recipient_language,
+    recipient_channels,
     recipient_email,
     recipient_phone,
+    recipients_load,
 )
 
 logger = logging.getLogger("taocun.notifications")
@@ -98,6 +106,10 @@ def _stale_seconds() -> int:
 
 def _site_url() -> str:
     return str(getattr(settings, "NOTIFICATIONS_SITE_URL", "") or "")
+
+
+def _send_in_worker() -> bool:
+    return bool(getattr(settings, "NOTIFICATIONS_SEND_IN_WORKER", True))
 
 
 # --- validation -------------------------------------------------------------------------
@@ -179,6 +191,19 @@ def _context(context: Mapping[str, Any] | None) -> dict[str, Any]:
 # --- notify -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class NotificationDraft:
+    """One message for :func:`notify_many`; the fields are the arguments of :func:`notify`."""
+
+    user: Any
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+    context: Mapping[str, Any] | None = None
+    dedupe_key: str = ""
+
+
 def notify(
     *,
     user: Any,
@@ -197,46 +222,154 @@ def notify(
     (e.g. ``"order.paid:T20240101-1"``), a second call for the same user and key returns
     the first notification and sends nothing more.
     """
-    group = kind_group(kind)
-    title = _text(title, field="title", limit=TITLE_MAX, required=True)
-    body = _text(body, field="body", limit=BODY_MAX, required=False)
-    url = _link(url)
-    context = _context(context)
-    dedupe_key = _text(dedupe_key, field="dedupe_key", limit=DEDUPE_KEY_MAX, required=False)
-    if getattr(user, "pk", None) is None:
-        raise ValidationError(_("A notification needs a saved user."), field="user")
+    draft = NotificationDraft(
+        user=user,
+        kind=kind,
+        title=title,
+        body=body,
+        url=url,
+        context=context,
+        dedupe_key=dedupe_key,
+    )
+    return notify_many(drafts=[draft])[0]
 
-    with transaction.atomic():
-        if dedupe_key:
-            existing = Notification.objects.filter(user_id=user.pk, dedupe_key=dedupe_key).first()
-            if existing is not None:
-                return existing
-        fields = {
-            "user_id": user.pk,
-            "kind": kind,
-            "group": group,
-            "title": title,
-            "body": body,
-            "url": url,
-            "context": context,
-            "dedupe_key": dedupe_key,
-        }
-        try:
-            with transaction.atomic():  # a savepoint: a concurrent twin loses cleanly
-                notification = Notification.objects.create(**fields)
-        except IntegrityError:
-            if not dedupe_key:
-                raise
-            return Notification.objects.get(user_id=user.pk, dedupe_key=dedupe_key)
+
+def notify_many(*, drafts: Sequence[NotificationDraft]) -> list[Notification]:
+    """:func:`notify` for several messages at once (the buyer and the sellers of one
+    event), in the order given. The same rules hold for each; the batch costs the same
+    few queries whatever its size: the recipients' settings (one, none if already read),
+    existing dedupe keys (one, only when keys are given), the notifications (one insert)
+    and their deliveries (one insert). Invalid input raises before anything is written,
+    naming the message (``message 2 of 5``) and the field.
+    """
+    count = len(drafts)
+    notifications = [
+        _notification_checked(
+            draft,
+            location=_("message %(number)d of %(count)d") % {"number": number, "count": count}
+            if count > 1
+            else None,
+        )
+        for number, draft in enumerate(drafts, start=1)
+    ]
+    if not notifications:
+        return []
+    recipients_load(notification.user for notification in notifications)
+
+    # No savepoint of its own: nothing below is expected to fail except a dedupe race,
+    # which has its own savepoint; the caller's transaction is the unit.
+    with transaction.atomic(savepoint=False):
+        results, new = _deduplicated(notifications)
+        created = _notifications_insert(new, results=results)
         deliveries = [
-            Delivery.objects.create(notification=notification, channel=channel, address=address)
-            for channel, address in _channels_for(user=user, group=group)
+            Delivery(notification=notification, channel=channel, address=address)
+            for notification in created
+            for channel, address in _channels_for(user=notification.user, group=notification.group)
         ]
+        _insert(Delivery, deliveries)
     if deliveries:
         transaction.on_commit(
-            partial(deliveries_send, delivery_ids=[d.pk for d in deliveries]), robust=True
+            partial(_deliveries_dispatch, delivery_ids=[d.pk for d in deliveries]), robust=True
         )
-    return notification
+    return results
+
+
+def _notification_checked(draft: NotificationDraft, *, location: str | None) -> Notification:
+    """The draft as an unsaved notification, or a ValidationError naming the field (and
+    the message, in a batch)."""
+    try:
+        group = kind_group(draft.kind)
+        title = _text(draft.title, field="title", limit=TITLE_MAX, required=True)
+        body = _text(draft.body, field="body", limit=BODY_MAX, required=False)
+        url = _link(draft.url)
+        context = _context(draft.context)
+        dedupe_key = _text(
+            draft.dedupe_key, field="dedupe_key", limit=DEDUPE_KEY_MAX, required=False
+        )
+        if getattr(draft.user, "pk", None) is None:
+            raise ValidationError(_("A notification needs a saved user."), field="user")
+    except ValidationError as error:
+        error.location = location or error.location
+        raise
+    return Notification(
+        user=draft.user,
+        kind=draft.kind,
+        group=group,
+        title=title,
+        body=body,
+        url=url,
+        context=context,
+        dedupe_key=dedupe_key,
+    )
+
+
+def _deduplicated(
+    notifications: list[Notification],
+) -> tuple[list[Notification], list[Notification]]:
+    """(what each draft answers, what is new): a dedupe key already used for the user, or
+    used earlier in the batch, answers with that notification."""
+    keyed = [n for n in notifications if n.dedupe_key]
+    seen: dict[tuple[Any, str], Notification] = {}
+    if keyed:
+        stored = Notification.objects.filter(
+            user_id__in={n.user_id for n in keyed}, dedupe_key__in={n.dedupe_key for n in keyed}
+        )
+        seen = {(n.user_id, n.dedupe_key): n for n in stored}
+    results, new = [], []
+    for notification in notifications:
+        key = (notification.user_id, notification.dedupe_key)
+        if notification.dedupe_key and key in seen:
+            results.append(seen[key])
+            continue
+        if notification.dedupe_key:
+            seen[key] = notification
+        results.append(notification)
+        new.append(notification)
+    return results, new
+
+
+def _notifications_insert(
+    new: list[Notification], *, results: list[Notification]
+) -> list[Notification]:
+    """Store ``new`` in one insert and return what was stored. When a concurrent call
+    stored a twin in the meantime (the unique dedupe constraint refuses the insert), store
+    them one at a time instead, and answer each refused one with its twin in ``results``."""
+    if not any(n.dedupe_key for n in new):
+        _insert(Notification, new)
+        return new
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction goes on
+            _insert(Notification, new)
+        return new
+    except IntegrityError:
+        for notification in new:
+            notification.pk = None
+    created = []
+    for notification in new:
+        try:
+            with transaction.atomic():
+                notification.save(force_insert=True)
+            created.append(notification)
+        except IntegrityError:
+            if not notification.dedupe_key:
+                raise
+            twin = Notification.objects.get(
+                user_id=notification.user_id, dedupe_key=notification.dedupe_key
+            )
+            results[:] = [twin if r is notification else r for r in results]
+    return created
+
+
+def _insert(model: type[Notification] | type[Delivery], rows: list) -> None:
+    """One INSERT for all rows, their ids set (every supported database returns them;
+    row by row where the database cannot)."""
+    if not rows:
+        return
+    if connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(rows)
+        return
+    for row in rows:
+        row.save(force_insert=True)
 
 
 def _channels_for(*, user: Any, group: str) -> list[tuple[str, str]]:
@@ -244,16 +377,32 @@ def _channels_for(*, user: Any, group: str) -> list[tuple[str, str]]:
     on. An inactive account gets nothing outside the app."""
     if not getattr(user, "is_active", True):
         return []
-    chosen = selectors.preferences_get(user=user).channels(group)
+    defaults = selectors.CHANNEL_DEFAULTS[group]
+    sms, email = recipient_channels(user).get(group, (defaults["sms"], defaults["email"]))
     targets = []
-    if chosen.sms and recipient_phone(user):
+    if sms and recipient_phone(user):
         targets.append((Channel.SMS.value, recipient_phone(user)))
-    if chosen.email and recipient_email(user):
+    if email and recipient_email(user):
         targets.append((Channel.EMAIL.value, recipient_email(user)))
     return targets
 
 
 # --- delivery ---------------------------------------------------------------------------
+
+# Deliveries claimed and sent together: one claim, one settings read, one write of the
+# outcomes per batch. A worker that dies mid-batch leaves the batch in ``sending`` for the
+# stale timeout, so at most this many messages can go out twice; and this many times the
+# backend's own timeout must stay well under NOTIFICATIONS_STALE_SECONDS.
+SEND_BATCH = 25
+# What a batch writes back about each delivery after sending.
+OUTCOME_FIELDS = [
+    "status",
+    "sent_at",
+    "next_attempt_at",
+    "error",
+    "provider_reference",
+    "updated_at",
+]
 
 
 @dataclass(frozen=True)
@@ -263,86 +412,182 @@ class SendResult:
     skipped: int = 0
 
 
-def deliveries_send(*, delivery_ids: Iterable[int], force: bool = False) -> SendResult:
-    """Send each delivery that is due (pending, or failed and not given up; with ``force``
-    also failed deliveries that were given up). Never raises: every failure is recorded on
-    its delivery. Runs outside any transaction of the caller (after commit, or from the
-    sweep), so each delivery's outcome commits on its own."""
-    sent = failed = skipped = 0
-    backends: dict[str, DeliveryBackend | Exception] = {}
-    for delivery_id in delivery_ids:
-        try:
-            outcome = _deliver(delivery_id=delivery_id, backends=backends, force=force)
-        except Exception:  # a bug or a lost database: keep the rest going, keep the trace
-            logger.exception("notification delivery %s could not be processed", delivery_id)
-            outcome = "failed"
-        if outcome == "sent":
-            sent += 1
-        elif outcome == "failed":
-            failed += 1
-        else:
-            skipped += 1
+def _deliveries_dispatch(*, delivery_ids: list[int]) -> None:
+    """After the notifying transaction committed: hand its deliveries to the task worker
+    (the default) or, with ``NOTIFICATIONS_SEND_IN_WORKER = False``, send them here."""
+    if _send_in_worker():
+        _sweep_request()
+    else:
+        deliveries_send(delivery_ids=delivery_ids)
+
+
+# The send sweep this process enqueued last (its task result id): while it still waits,
+# batches committed by this process need no other one. Remembered per process, so checking
+# is one lookup by primary key; other processes keep their own (a few waiting sweeps at
+# most, and the ones that run after the first find little or nothing left).
+_last_sweep: dict[str, Any] = {}
+
+
+def _sweep_request() -> None:
+    """Make sure a send sweep waits for the worker: enqueue one unless the one this
+    process enqueued last is still waiting (it will see these deliveries: they committed
+    before this check, so before it starts). Best effort: without it,
+    ``taocun notifications retry`` sends what was left pending."""
+    try:
+        from taocun.notifications.tasks import deliveries_send_task
+
+        if _sweep_waiting(deliveries_send_task, _last_sweep.get("id")):
+            return
+        _last_sweep["id"] = deliveries_send_task.enqueue().id
+    except Exception:
+        logger.exception("could not enqueue the notification send task")
+
+
+def _sweep_waiting(task: Any, result_id: Any) -> bool:
+    """Whether the task result ``result_id`` is still ready and not started."""
+    if result_id is None:
+        return False
+    try:
+        return task.get_result(result_id).status == TaskResultStatus.READY
+    except (TaskResultDoesNotExist, NotImplementedError):  # gone, or a backend that forgets
+        return False
+
+
+def deliveries_send_pending(*, limit: int = 1000) -> SendResult:
+    """Send pending deliveries, oldest first, at most ``limit`` (the worker's sweep, see
+    :data:`taocun.notifications.tasks.deliveries_send_task`). When more are left, another
+    sweep is enqueued, so that the worker's other tasks get a turn in between."""
+    sent = failed = 0
+    while sent + failed < limit:
+        now = timezone.now()
+        wanted = min(SEND_BATCH, limit - sent - failed)
+        claimed = _claim(due=Q(status=DeliveryStatus.PENDING), now=now, limit=wanted)
+        if claimed:
+            batch = _send_claimed(claimed, attempted_at=now)
+            sent, failed = sent + batch.sent, failed + batch.failed
+        if len(claimed) < wanted:
+            # None left (or another worker holds them). What commits from now on
+            # enqueues its own sweep: this one is no longer waiting.
+            break
+    else:
+        _sweep_request()
     if failed:
         _schedule_retry()
-    return SendResult(sent=sent, failed=failed, skipped=skipped)
+    return SendResult(sent=sent, failed=failed)
 
 
-def _claim(*, delivery_id: int, now: datetime, force: bool) -> bool:
-    """Take the delivery for this process (one conditional UPDATE, so two workers never
-    send the same delivery at once)."""
+def deliveries_send(*, delivery_ids: Iterable[int], force: bool = False) -> SendResult:
+    """Send each delivery that is due (pending, or failed and not given up; with ``force``
+    also failed deliveries that were given up), in batches. Never raises: every failure
+    is recorded on its delivery. Runs outside any transaction of the caller (after commit,
+    or from the sweep), so each batch's outcome commits on its own."""
+    ids = list(dict.fromkeys(delivery_ids))
+    sent = failed = 0
+    for start in range(0, len(ids), SEND_BATCH):
+        chunk = ids[start : start + SEND_BATCH]
+        now = timezone.now()
+        try:
+            claimed = _claim(
+                due=_due(now=now, force=force) & Q(pk__in=chunk), now=now, limit=len(chunk)
+            )
+        except Exception:  # a lost database: keep the trace, leave them to the sweep
+            logger.exception("notification deliveries %s could not be claimed", chunk)
+            failed += len(chunk)
+            continue
+        if claimed:
+            batch = _send_claimed(claimed, attempted_at=now)
+            sent, failed = sent + batch.sent, failed + batch.failed
+    if failed:
+        _schedule_retry()
+    return SendResult(sent=sent, failed=failed, skipped=len(ids) - sent - failed)
+
+
+def _due(*, now: datetime, force: bool) -> Q:
     stale = now - timedelta(seconds=_stale_seconds())
     due = Q(status=DeliveryStatus.PENDING) | Q(
         status=DeliveryStatus.SENDING, last_attempt_at__lte=stale
     )
     if force:
-        due |= Q(status=DeliveryStatus.FAILED)
-    else:
-        due |= Q(status=DeliveryStatus.FAILED, next_attempt_at__isnull=False)
-    claimed = Delivery.objects.filter(due, pk=delivery_id).update(
-        status=DeliveryStatus.SENDING,
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
-        updated_at=now,
-    )
-    return claimed == 1
+        return due | Q(status=DeliveryStatus.FAILED)
+    return due | Q(status=DeliveryStatus.FAILED, next_attempt_at__isnull=False)
 
 
-def _deliver(
-    *, delivery_id: int, backends: dict[str, DeliveryBackend | Exception], force: bool
-) -> str:
-    now = timezone.now()
-    if not _claim(delivery_id=delivery_id, now=now, force=force):
-        return "skipped"
-    delivery = Delivery.objects.select_related("notification__user").get(pk=delivery_id)
+def _claim(*, due: Q, now: datetime, limit: int) -> list[Delivery]:
+    """Take up to ``limit`` due deliveries for this process, with their notification and
+    user: the rows are locked (others skip them) and marked ``sending`` in one UPDATE, so
+    two workers never send the same delivery at once. SQLite has no row locks; its
+    transactions begin IMMEDIATE, which serialises claims the same way."""
+    with transaction.atomic():
+        claimed = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("notification__user")
+            .filter(due)
+            .order_by("pk")[:limit]
+        )
+        if claimed:
+            Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+                status=DeliveryStatus.SENDING,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                updated_at=now,
+            )
+    for delivery in claimed:
+        delivery.status = DeliveryStatus.SENDING
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+    return claimed
+
+
+def _send_claimed(claimed: list[Delivery], *, attempted_at: datetime) -> SendResult:
+    """Send claimed deliveries through their backends (each instantiated once per batch)
+    and record every outcome in one UPDATE. A failure of the database here leaves the
+    batch in ``sending``; the sweep sends it again after the stale timeout."""
+    sent = failed = 0
+    backends: dict[str, DeliveryBackend | Exception] = {}
     try:
-        if delivery.channel not in backends:
+        recipients_load(delivery.notification.user for delivery in claimed)
+        for delivery in claimed:
             try:
-                backends[delivery.channel] = backend_for(delivery.channel)
-            except Exception as error:  # a wrong dotted path: every delivery records it
-                backends[delivery.channel] = error
-        backend = backends[delivery.channel]
-        if isinstance(backend, Exception):
-            raise backend
-        reference = backend.send(_outgoing(delivery))
-    except Exception as error:
-        _record_failure(delivery=delivery, error=error, attempted_at=now)
-        return "failed"
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENT,
-        sent_at=timezone.now(),
-        next_attempt_at=None,
-        error="",
-        provider_reference=str(reference or "")[:100],
-        updated_at=timezone.now(),
-    )
-    return "sent"
+                reference = _backend(delivery.channel, backends).send(_outgoing(delivery))
+            except Exception as error:
+                _failure_note(delivery=delivery, error=error, attempted_at=attempted_at)
+                failed += 1
+            else:
+                delivery.status = DeliveryStatus.SENT
+                delivery.sent_at = timezone.now()
+                delivery.next_attempt_at = None
+                delivery.error = ""
+                delivery.provider_reference = str(reference or "")[:100]
+                sent += 1
+            delivery.updated_at = timezone.now()
+        Delivery.objects.bulk_update(claimed, OUTCOME_FIELDS)
+    except Exception:  # a bug or a lost database: keep the trace, leave it to the sweep
+        logger.exception(
+            "notification deliveries %s could not be processed", [d.pk for d in claimed]
+        )
+        return SendResult(failed=len(claimed))
+    return SendResult(sent=sent, failed=failed)
 
 
-def _record_failure(*, delivery: Delivery, error: Exception, attempted_at: datetime) -> None:
-    """The next attempt counts from the start of this one."""
+def _backend(channel: str, backends: dict[str, DeliveryBackend | Exception]) -> DeliveryBackend:
+    """The batch's backend for ``channel``; a dotted path that cannot be loaded is raised
+    for every delivery of the channel, so that each one records it."""
+    if channel not in backends:
+        try:
+            backends[channel] = backend_for(channel)
+        except Exception as error:
+            backends[channel] = error
+    backend = backends[channel]
+    if isinstance(backend, Exception):
+        raise backend
+    return backend
+
+
+def _failure_note(*, delivery: Delivery, error: Exception, attempted_at: datetime) -> None:
+    """Mark a failed attempt on the delivery (written with the batch's outcomes); the next
+    attempt counts from the start of this one."""
     attempts = delivery.attempts
     given_up = attempts >= _max_attempts()
-    next_attempt = None if given_up else attempted_at + _backoff(attempts)
     logger.warning(
         "notification %s: %s to %s failed (attempt %d%s): %s",
         delivery.notification_id,
@@ -353,13 +598,9 @@ def _record_failure(*, delivery: Delivery, error: Exception, attempted_at: datet
         error,
         exc_info=error,
     )
-    message = f"{type(error).__name__}: {error}"[:ERROR_MAX]
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.FAILED,
-        error=message,
-        next_attempt_at=next_attempt,
-        updated_at=timezone.now(),
-    )
+    delivery.status = DeliveryStatus.FAILED
+    delivery.error = f"{type(error).__name__}: {error}"[:ERROR_MAX]
+    delivery.next_attempt_at = None if given_up else attempted_at + _backoff(attempts)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -390,7 +631,6 @@ def _schedule_retry() -> None:
 def _retry_already_scheduled(task_path: str, due: datetime) -> bool:
     """Whether the database task backend holds a sweep that will run by ``due``."""
     try:
-        from django_tasks.base import TaskResultStatus
         from django_tasks_db.models import DBTaskResult
     except ImportError:  # another task backend: enqueue every time
         return False
@@ -546,6 +786,7 @@ def preferences_update(
     changes = _channel_changes(channels or {})
 
     with transaction.atomic():
+        forget_cached_preference(user)  # "before" as stored now, not as read earlier
         before = _preferences_state(selectors.preferences_get(user=user))
         if updates:
             NotificationPreference.objects.update_or_create(user_id=user.pk, defaults=updates)

@@ -1,5 +1,7 @@
 """Receivers of the domain events of ``payments`` and of logins. Each only calls one
-service, which is idempotent: an event delivered twice, or late, changes nothing more."""
+service, which is idempotent: an event delivered twice, or late, changes nothing more.
+A payment that pays or closes a whole checkout notifies its buyer and sellers as one batch
+(``order_notify_batch``)."""
 
 import logging
 
@@ -7,6 +9,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
 from taocun.orders import services
+from taocun.orders.notify import order_notify_batch
 from taocun.payments import signals
 
 logger = logging.getLogger(__name__)
@@ -16,12 +19,14 @@ SESSION_CART = "orders_cart"
 
 @receiver(signals.payment_succeeded, dispatch_uid="orders.payment_succeeded")
 def on_payment_succeeded(sender, *, reference: str, **kwargs) -> None:
-    services.checkout_mark_paid(reference=reference)
+    with order_notify_batch():
+        services.checkout_mark_paid(reference=reference)
 
 
 @receiver(signals.payment_closed, dispatch_uid="orders.payment_closed")
 def on_payment_closed(sender, *, reference: str, status: str, **kwargs) -> None:
-    services.checkout_payment_closed(reference=reference, status=status)
+    with order_notify_batch():
+        services.checkout_payment_closed(reference=reference, status=status)
 
 
 @receiver(signals.escrow_released, dispatch_uid="orders.escrow_released")

@@ -19,19 +19,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taocun.accounts.phones import normalize_phone
+from taocun.core.audit import audit_records
 from taocun.core.errors import ApplicationError, Conflict, NotFound, ValidationError
 from taocun.core.money import Money
 from taocun.core.services import audit_record
 from taocun.market import selectors as market_selectors
 from taocun.market import services as market_services
-from taocun.market.access import is_shop_keeper
 from taocun.market.models import Product, Variant
 from taocun.orders import states
 from taocun.orders.models import (
@@ -49,6 +49,7 @@ from taocun.orders.models import (
     OrderStatus,
 )
 from taocun.orders.notify import order_notify
+from taocun.orders.selectors import is_own_shop
 from taocun.payments import selectors as payment_selectors
 from taocun.payments import services as payments
 from taocun.payments.errors import IdempotencyConflict, RefundTooLarge
@@ -125,7 +126,7 @@ def _variant_for_sale(variant_id: Any, *, buyer: Any = None, field: str = "varia
     variant = Variant.objects.select_related("product__shop").filter(pk=pk, is_active=True).first()
     if variant is None or not variant.product.is_listed or not variant.product.shop.can_sell:
         raise NotFound(_("This pack is not on sale."), field=field)
-    if buyer is not None and is_shop_keeper(buyer, variant.product.shop):
+    if buyer is not None and is_own_shop(buyer, variant.product.shop):
         raise ValidationError(_("You cannot buy from your own shop."), field=field)
     return variant
 
@@ -148,16 +149,27 @@ def cart_for(*, buyer: Any) -> Cart:
     return cart
 
 
+def _cart_locked(buyer: Any) -> Cart:
+    """The buyer's cart, locked (created the first time)."""
+    cart = Cart.objects.select_for_update().filter(buyer=buyer).first()
+    if cart is None:
+        cart, created = Cart.objects.get_or_create(buyer=buyer)
+        if not created:  # another request created it meanwhile
+            cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    return cart
+
+
 @transaction.atomic
 def cart_add(*, buyer: Any, variant_id: Any, quantity: Any = 1) -> CartLine:
     """Put ``quantity`` more of a pack into the buyer's cart."""
     variant = _variant_for_sale(variant_id, buyer=buyer)
-    cart = Cart.objects.select_for_update().get(pk=cart_for(buyer=buyer).pk)
-    line = cart.lines.filter(variant=variant).first()
+    cart = _cart_locked(buyer)
+    lines = list(cart.lines.all())  # at most CART_LINES_MAX: the line and the count at once
+    line = next((line for line in lines if line.variant_id == variant.pk), None)
     current = line.quantity if line else 0
     wanted = cart_quantity_check(variant=variant, quantity=current + _quantity(quantity))
     if line is None:
-        if cart.lines.count() >= CART_LINES_MAX:
+        if len(lines) >= CART_LINES_MAX:
             raise ValidationError(
                 _("A cart holds at most %(max)d different packs.") % {"max": CART_LINES_MAX},
                 field="variant",
@@ -381,7 +393,7 @@ def _line_problem(line: LineIn, variant: Variant | None, *, buyer: Any) -> tuple
     name = _line_name(variant)
     if not variant.product.shop.can_sell:
         return "unavailable", _("%(name)s: the shop is not selling now") % {"name": name}
-    if is_shop_keeper(buyer, variant.product.shop):
+    if is_own_shop(buyer, variant.product.shop):
         return "own_shop", _("%(name)s is from your own shop") % {"name": name}
     if variant.price_fen != line.price_fen:
         return "price_changed", _("the price of %(name)s changed from %(seen)s to %(now)s") % {
@@ -407,6 +419,89 @@ def _weighted_rate_bp(lines: Iterable[tuple[int, int]], total_fen: int) -> int:
     return (2 * weighted + total_fen) // (2 * total_fen) if total_fen else 0
 
 
+def _stock_take(
+    checkout: Checkout, *, lines: list[LineIn], variants: dict[int, Variant], actor: Any
+) -> None:
+    """Take the stock of every line in one statement (the packs are locked and checked)."""
+    ordered = sorted(lines, key=lambda line: line.variant_id)
+    try:
+        market_services.variants_stock_adjust(
+            actor=actor,
+            changes=[(variants[line.variant_id], -line.quantity) for line in ordered],
+            reason=f"checkout {checkout.pk}",
+        )
+    except Conflict as error:
+        # Cannot happen while the rows are locked; kept so that a change of locking
+        # elsewhere can never oversell.
+        failed = error.extra.get("variant_id")
+        index = next((i for i, line in enumerate(lines) if line.variant_id == failed), 0)
+        raise Conflict(
+            _("Line %(line)d: %(name)s sold out meanwhile. Nothing was ordered.")
+            % {"line": index + 1, "name": _line_name(variants[lines[index].variant_id])},
+            code="out_of_stock",
+            field=f"lines.{index}",
+        ) from None
+
+
+def _orders_build(
+    checkout: Checkout, *, lines: list[LineIn], variants: dict[int, Variant], buyer: Any
+) -> tuple[list[Order], list[tuple[Order, OrderLine]]]:
+    """One unsaved order per shop (by shop id) and the lines of each."""
+    by_shop: dict[int, list[tuple[LineIn, Variant]]] = {}
+    for line in lines:
+        variant = variants[line.variant_id]
+        by_shop.setdefault(variant.product.shop_id, []).append((line, variant))
+    orders: list[Order] = []
+    order_lines: list[tuple[Order, OrderLine]] = []
+    for shop_id in sorted(by_shop):
+        shop_lines = by_shop[shop_id]
+        shop = shop_lines[0][1].product.shop
+        priced = [
+            (
+                line,
+                variant,
+                line.price_fen * line.quantity,
+                market_selectors.commission_rate_bp_for(product=variant.product),
+            )
+            for line, variant in shop_lines
+        ]
+        goods = sum(amount for _l, _v, amount, _r in priced)
+        weight = sum(variant.weight_g * line.quantity for line, variant, _a, _r in priced)
+        shipping = market_services.shipping_fee_fen(shop=shop, weight_g=weight, amount_fen=goods)
+        total = goods + shipping
+        order = Order(
+            checkout=checkout,
+            buyer=buyer,
+            shop=shop,
+            seller_id=shop.opened_by_id,
+            goods_fen=goods,
+            shipping_fen=shipping,
+            total_fen=total,
+            weight_g=weight,
+            commission_rate_bp=_weighted_rate_bp(((a, r) for _l, _v, a, r in priced), total),
+        )
+        orders.append(order)
+        order_lines += [
+            (
+                order,
+                OrderLine(
+                    variant=variant,
+                    product=variant.product,
+                    category=variant.product.category,
+                    product_name=variant.product.name,
+                    variant_label=variant.label,
+                    unit_price_fen=line.price_fen,
+                    quantity=line.quantity,
+                    unit_weight_g=variant.weight_g,
+                    line_total_fen=amount,
+                    commission_rate_bp=rate,
+                ),
+            )
+            for line, variant, amount, rate in priced
+        ]
+    return orders, order_lines
+
+
 def checkout_place(
     *,
     buyer: Any,
@@ -426,16 +521,14 @@ def checkout_place(
         raise NotFound(_("There is no address %(id)s.") % {"id": address.pk}, field="address")
     parsed = _lines_in(lines)
     fingerprint = _fingerprint(address=address, lines=parsed)
-    existing = _checkout_replay(buyer=buyer, key=key, fingerprint=fingerprint)
-    if existing is not None:
-        return existing
     try:
         with transaction.atomic():
             return _checkout_create(
                 buyer=buyer, address=address, lines=parsed, key=key, fingerprint=fingerprint
             )
     except IntegrityError:
-        # The same key committed concurrently: answer as for a retry.
+        # The key is taken (a retry, or the same request committed concurrently): answer
+        # with the first checkout. A new key, the common case, costs no read before.
         existing = _checkout_replay(buyer=buyer, key=key, fingerprint=fingerprint)
         if existing is None:
             raise
@@ -494,82 +587,18 @@ def _checkout_create(
             field=f"lines.{first['line'] - 1}",
             extra={"lines": problems},
         )
-    for index, line in sorted(enumerate(lines), key=lambda item: item[1].variant_id):
-        variant = variants[line.variant_id]
-        try:
-            market_services.variant_stock_adjust(
-                actor=buyer,
-                variant=variant,
-                delta=-line.quantity,
-                reason=f"checkout {checkout.pk}",
-            )
-        except Conflict:
-            # Cannot happen while the row is locked; kept so that a change of locking
-            # elsewhere can never oversell.
-            raise Conflict(
-                _("Line %(line)d: %(name)s sold out meanwhile. Nothing was ordered.")
-                % {"line": index + 1, "name": _line_name(variant)},
-                code="out_of_stock",
-                field=f"lines.{index}",
-            ) from None
-
-    by_shop: dict[int, list[tuple[LineIn, Variant]]] = {}
-    for line in lines:
-        variant = variants[line.variant_id]
-        by_shop.setdefault(variant.product.shop_id, []).append((line, variant))
-    orders: list[Order] = []
-    for shop_id in sorted(by_shop):
-        shop_lines = by_shop[shop_id]
-        shop = shop_lines[0][1].product.shop
-        priced = [
-            (
-                line,
-                variant,
-                line.price_fen * line.quantity,
-                market_selectors.commission_rate_bp_for(product=variant.product),
-            )
-            for line, variant in shop_lines
-        ]
-        goods = sum(amount for _l, _v, amount, _r in priced)
-        weight = sum(variant.weight_g * line.quantity for line, variant, _a, _r in priced)
-        shipping = market_services.shipping_fee_fen(shop=shop, weight_g=weight, amount_fen=goods)
-        total = goods + shipping
-        order = Order.objects.create(
-            checkout=checkout,
-            buyer=buyer,
-            shop=shop,
-            seller_id=shop.opened_by_id,
-            goods_fen=goods,
-            shipping_fen=shipping,
-            total_fen=total,
-            weight_g=weight,
-            commission_rate_bp=_weighted_rate_bp(((a, r) for _l, _v, a, r in priced), total),
-        )
-        OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                variant=variant,
-                product=variant.product,
-                category=variant.product.category,
-                product_name=variant.product.name,
-                variant_label=variant.label,
-                unit_price_fen=line.price_fen,
-                quantity=line.quantity,
-                unit_weight_g=variant.weight_g,
-                line_total_fen=amount,
-                commission_rate_bp=rate,
-            )
-            for line, variant, amount, rate in priced
-        )
-        OrderEvent.objects.create(
-            order=order,
-            actor=_user(buyer),
-            actor_label=_actor_label(buyer),
-            action="place",
-            from_status="",
-            to_status=OrderStatus.PLACED,
-        )
-        orders.append(order)
+    _stock_take(checkout, lines=lines, variants=variants, actor=buyer)
+    orders, order_lines = _orders_build(checkout, lines=lines, variants=variants, buyer=buyer)
+    if connection.features.can_return_rows_from_bulk_insert:
+        Order.objects.bulk_create(orders)
+    else:  # SQLite before 3.35 does not return the ids of a bulk insert
+        for order in orders:
+            order.save()
+    for order, line in order_lines:
+        line.order = order
+    OrderLine.objects.bulk_create(line for _order, line in order_lines)
+    placed = [("", OrderStatus.PLACED)] * len(orders)
+    _events_record(orders, action="place", actor=buyer, moves=placed)
     checkout.goods_fen = sum(o.goods_fen for o in orders)
     checkout.shipping_fen = sum(o.shipping_fen for o in orders)
     checkout.total_fen = checkout.goods_fen + checkout.shipping_fen
@@ -593,7 +622,17 @@ def _checkout_create(
     checkout.intent_id = intent.public_id
     checkout.pay_url = intent.redirect_url
     checkout.expires_at = intent.expires_at
-    checkout.save()
+    checkout.save(
+        update_fields=[
+            "goods_fen",
+            "shipping_fen",
+            "total_fen",
+            "intent_id",
+            "pay_url",
+            "expires_at",
+            "updated_at",
+        ]
+    )
     CartLine.objects.filter(
         cart__buyer=buyer, variant_id__in=[line.variant_id for line in lines]
     ).delete()
@@ -654,40 +693,92 @@ def order_transition(
 
     Raises :class:`InvalidTransition` (409) when the order's status does not allow it.
     """
-    if not states.allowed(action, status=order.status):
-        raise InvalidTransition(
-            _("Order %(id)d is %(status)s: %(action)s is not possible now.")
-            % {
-                "id": order.pk,
-                "status": order.get_status_display(),
-                "action": action_label(action),
-            },
-            field="status",
-            extra={"status": order.status, "action": action},
-        )
-    before = order.status
-    order.status = states.target_status(
-        action, status=order.status, refund_from_status=order.refund_from_status
-    )
-    order.save(update_fields=["status", "updated_at", *fields])
+    return orders_transition(orders=[order], action=action, actor=actor, note=note, fields=fields)[
+        0
+    ]
+
+
+def orders_transition(
+    *,
+    orders: Sequence[Order],
+    action: str,
+    actor: Any,
+    note: str = "",
+    fields: Sequence[str] = (),
+) -> list[Order]:
+    """:func:`order_transition` for several locked orders (the orders of one checkout):
+    every move is checked first, then one UPDATE, one INSERT of events and one of audit
+    entries — an event and an audit entry per order, as one at a time."""
+    orders = list(orders)
+    for order in orders:
+        if not states.allowed(action, status=order.status):
+            raise InvalidTransition(
+                _("Order %(id)d is %(status)s: %(action)s is not possible now.")
+                % {
+                    "id": order.pk,
+                    "status": order.get_status_display(),
+                    "action": action_label(action),
+                },
+                field="status",
+                extra={"status": order.status, "action": action},
+            )
     note = _text(note, field="note", max_length=NOTE_MAX)
-    OrderEvent.objects.create(
-        order=order,
-        actor=_user(actor),
-        actor_label=_actor_label(actor),
-        action=action,
-        from_status=before,
-        to_status=order.status,
-        note=note,
-    )
-    audit_record(
+    now = timezone.now()
+    moves = []
+    for order in orders:
+        before = order.status
+        order.status = states.target_status(
+            action, status=order.status, refund_from_status=order.refund_from_status
+        )
+        order.updated_at = now
+        moves.append((before, order.status))
+    _orders_save(orders, fields=["status", "updated_at", *fields])
+    _events_record(orders, action=action, actor=actor, moves=moves, note=note)
+    audit_records(
         actor=actor,
         action=f"order.{action}",
-        obj=order,
-        before={"status": before},
-        after={"status": order.status, "note": note},
+        entries=[
+            (order, {"status": before}, {"status": after, "note": note})
+            for order, (before, after) in zip(orders, moves, strict=True)
+        ],
     )
-    return order
+    return orders
+
+
+def _orders_save(orders: Sequence[Order], *, fields: Sequence[str]) -> None:
+    """Write ``fields`` of the orders in one UPDATE: a plain one when they all get the same
+    values (a checkout's orders marked paid), else ``bulk_update``'s CASE per row."""
+    if not orders:
+        return
+    values = {name: getattr(orders[0], name) for name in fields}
+    if all(getattr(order, name) == values[name] for order in orders for name in fields):
+        Order.objects.filter(pk__in=[order.pk for order in orders]).update(**values)
+    else:
+        Order.objects.bulk_update(orders, fields)
+
+
+def _events_record(
+    orders: Sequence[Order],
+    *,
+    action: str,
+    actor: Any,
+    moves: Sequence[tuple[str, str]],
+    note: str = "",
+) -> None:
+    """One event per order, ``moves`` being each one's (from, to) status, in one INSERT."""
+    user, label = _user(actor), _actor_label(actor)
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=order,
+            actor=user,
+            actor_label=label,
+            action=action,
+            from_status=before,
+            to_status=after,
+            note=note,
+        )
+        for order, (before, after) in zip(orders, moves, strict=True)
+    )
 
 
 def action_label(action: str) -> str:
@@ -708,10 +799,12 @@ def action_label(action: str) -> str:
 def _stock_release(order: Order, *, actor: Any) -> None:
     if order.stock_released:
         return
-    for line in order.lines.select_related("variant").order_by("variant_id"):
-        market_services.variant_stock_adjust(
-            actor=actor, variant=line.variant, delta=line.quantity, reason=f"order {order.pk}"
-        )
+    lines = order.lines.select_related("variant").order_by("variant_id")
+    market_services.variants_stock_adjust(
+        actor=actor,
+        changes=[(line.variant, line.quantity) for line in lines],
+        reason=f"order {order.pk}",
+    )
     order.stock_released = True
     order.save(update_fields=["stock_released", "updated_at"])
 
@@ -744,22 +837,27 @@ def _tell(order: Order, *, kind: str, buyer: bool, seller: bool, message) -> Non
 # --- payment in and out -----------------------------------------------------------------------
 
 
-def _checkout_by_reference(reference: str) -> Checkout | None:
+def _checkout_pk(reference: str) -> int | None:
     prefix = "orders.checkout:"
     if not reference.startswith(prefix) or not reference[len(prefix) :].isdigit():
         return None
-    return Checkout.objects.filter(pk=int(reference[len(prefix) :])).first()
+    return int(reference[len(prefix) :])
+
+
+def _checkout_by_reference(reference: str) -> Checkout | None:
+    pk = _checkout_pk(reference)
+    return None if pk is None else Checkout.objects.filter(pk=pk).first()
 
 
 def checkout_mark_paid(*, reference: str) -> Checkout | None:
     """The checkout's payment succeeded (``payments.payment_succeeded``): its placed orders
     become paid. Idempotent; references that are not checkouts of this app are ignored."""
-    checkout = _checkout_by_reference(reference)
-    if checkout is None:
+    pk = _checkout_pk(reference)
+    if pk is None:
         return None
     with transaction.atomic():
-        checkout = Checkout.objects.select_for_update().get(pk=checkout.pk)
-        if checkout.status == CheckoutStatus.PAID:
+        checkout = Checkout.objects.select_for_update().filter(pk=pk).first()
+        if checkout is None or checkout.status == CheckoutStatus.PAID:
             return checkout
         status = payment_selectors.payment_status(reference=checkout.reference)
         if status.status != IntentStatus.SUCCEEDED:
@@ -779,13 +877,16 @@ def _checkout_paid_locked(checkout: Checkout, *, paid_at: datetime) -> None:
         .filter(checkout=checkout)
         .order_by("pk")
     )
+    placed = []
     for order in orders:
         if order.status != OrderStatus.PLACED:
             # Cannot happen: a placed order is cancelled only after its intent is closed.
             logger.error("paid checkout %s has order %s in %s", checkout.pk, order.pk, order.status)
             continue
         order.paid_at = paid_at
-        order_transition(order=order, action="pay", actor=SYSTEM, fields=["paid_at"])
+        placed.append(order)
+    orders_transition(orders=placed, action="pay", actor=SYSTEM, fields=["paid_at"])
+    for order in placed:
         _tell(
             order,
             kind="order.paid",

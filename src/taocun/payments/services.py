@@ -29,8 +29,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -50,6 +50,7 @@ from taocun.payments.errors import (
 from taocun.payments.models import (
     KEY_MAX_LENGTH,
     NON_NEGATIVE_KINDS,
+    OPEN_INTENT_STATUSES,
     REFERENCE_MAX_LENGTH,
     AccountKind,
     CallbackNonce,
@@ -200,10 +201,30 @@ def _fingerprint(operation: str, params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _claim(*, key: str, operation: str, params: dict) -> int | None:
+def _claim_insert(*, key: str, operation: str, fingerprint: str, result_id: int | None) -> bool:
+    """Insert the key unless it exists: ``INSERT … ON CONFLICT (key) DO NOTHING``, one
+    statement and no savepoint. A concurrent insert of the same key makes this one wait on
+    the unique index until that transaction ends; True when this call inserted it."""
+    quote = connection.ops.quote_name
+    meta = IdempotencyKey._meta
+    names = ("key", "operation", "fingerprint", "result_id", "created_at")
+    columns = ", ".join(quote(meta.get_field(name).column) for name in names)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s) "
+        f"ON CONFLICT ({quote(meta.get_field('key').column)}) DO NOTHING"
+    )
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, operation, fingerprint, result_id, created_at])
+        return cursor.rowcount == 1
+
+
+def _claim(*, key: str, operation: str, params: dict, result_id: int | None = None) -> int | None:
     """Claim ``key`` for this operation; return the earlier result's id on a replay.
 
     Must run inside the service's transaction (the claim commits or rolls back with it).
+    When the result's id is known before the work (a capture's intent), it is stored with
+    the claim and :func:`_complete` is not needed.
     """
     if not isinstance(key, str) or not 1 <= len(key) <= KEY_MAX_LENGTH or "\x00" in key:
         raise ValidationError(
@@ -211,12 +232,8 @@ def _claim(*, key: str, operation: str, params: dict) -> int | None:
             field="idempotency_key",
         )
     fingerprint = _fingerprint(operation, params)
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.create(key=key, operation=operation, fingerprint=fingerprint)
+    if _claim_insert(key=key, operation=operation, fingerprint=fingerprint, result_id=result_id):
         return None
-    except IntegrityError:
-        pass
     record = IdempotencyKey.objects.get(key=key)
     if record.operation != operation or record.fingerprint != fingerprint:
         raise IdempotencyConflict(
@@ -447,17 +464,17 @@ def payment_intent_create(
         replay = _claim(key=idempotency_key, operation="payment_intent_create", params=params)
         if replay is not None:
             return PaymentIntent.objects.get(pk=replay)
-        for stale in PaymentIntent.objects.select_for_update().filter(
-            reference=reference, status=IntentStatus.PENDING, expires_at__lte=now
-        ):
-            _intent_close(stale, status=IntentStatus.CANCELLED, reason="expired", actor=actor)
-        existing = (
-            PaymentIntent.objects.filter(
-                reference=reference, status__in=[IntentStatus.PENDING, IntentStatus.SUCCEEDED]
-            )
+        # The checkout's open intents (at most one), locked: an expired pending one is
+        # cancelled, any other refuses the new payment.
+        open_intents = list(
+            PaymentIntent.objects.select_for_update()
+            .filter(reference=reference, status__in=OPEN_INTENT_STATUSES)
             .order_by("-pk")
-            .first()
         )
+        for stale in open_intents:
+            if stale.status == IntentStatus.PENDING and stale.expires_at <= now:
+                _intent_close(stale, status=IntentStatus.CANCELLED, reason="expired", actor=actor)
+        existing = next((i for i in open_intents if i.status in OPEN_INTENT_STATUSES), None)
         if existing is not None:
             raise Conflict(
                 _("Checkout %(reference)s already has a payment that is %(status)s.")
@@ -477,46 +494,47 @@ def payment_intent_create(
                 code="order_in_payment",
                 field="splits",
             )
+        # The provider is asked first, so the intent is written once, with its pay page.
+        public_id = "pi_" + secrets.token_urlsafe(18)
+        opened = payment_provider.intent_create(
+            intent_id=public_id,
+            amount=amount,
+            reference=reference,
+            description=description,
+        )
         try:
-            with transaction.atomic():
-                intent = PaymentIntent.objects.create(
-                    public_id="pi_" + secrets.token_urlsafe(18),
-                    reference=reference,
-                    buyer_id=buyer_id,
-                    amount_fen=amount.amount_fen,
+            intent = PaymentIntent.objects.create(
+                public_id=public_id,
+                reference=reference,
+                buyer_id=buyer_id,
+                amount_fen=amount.amount_fen,
+                currency=amount.currency,
+                provider=provider_name,
+                description=description,
+                return_url=return_url,
+                redirect_url=opened.redirect_url,
+                expires_at=now + _intent_ttl(),
+            )
+            Escrow.objects.bulk_create(
+                Escrow(
+                    intent=intent,
+                    reference=split.reference,
+                    seller_id=seller_id,
+                    amount_fen=split.amount.amount_fen,
                     currency=amount.currency,
-                    provider=provider_name,
-                    description=description,
-                    return_url=return_url,
-                    expires_at=now + _intent_ttl(),
+                    commission_rate_bp=split.commission_rate_bp,
                 )
-                Escrow.objects.bulk_create(
-                    Escrow(
-                        intent=intent,
-                        reference=split.reference,
-                        seller_id=seller_id,
-                        amount_fen=split.amount.amount_fen,
-                        currency=amount.currency,
-                        commission_rate_bp=split.commission_rate_bp,
-                    )
-                    for split, seller_id in zip(splits, seller_ids, strict=True)
-                )
+                for split, seller_id in zip(splits, seller_ids, strict=True)
+            )
         except IntegrityError:
-            # A concurrent checkout of the same reference or orders committed first.
+            # A concurrent checkout of the same reference or orders committed first. No
+            # savepoint: the error leaves this service's transaction, which rolls back.
             raise Conflict(
                 _("Checkout %(reference)s or one of its orders is already being paid.")
                 % {"reference": reference},
                 code="payment_exists",
                 field="reference",
             ) from None
-        opened = payment_provider.intent_create(
-            intent_id=intent.public_id,
-            amount=amount,
-            reference=reference,
-            description=description,
-        )
-        intent.redirect_url = opened.redirect_url
-        intent.save(update_fields=["redirect_url", "updated_at"])
         audit_record(
             actor=actor if actor is not None else buyer,
             action="payment.intent_create",
@@ -551,9 +569,21 @@ def _intent_close(intent: PaymentIntent, *, status: str, reason: str, actor: Any
     )
 
 
+def _intents_locking():
+    """Intents read with ``SELECT … FOR UPDATE``, each with the id of its provider's ledger
+    account (``provider_account_id``; None before the provider's first payment), so that
+    a capture need not look the account up."""
+    provider_account = LedgerAccount.objects.filter(
+        kind=AccountKind.PROVIDER, owner=OuterRef("provider"), currency=OuterRef("currency")
+    ).values("pk")[:1]
+    return PaymentIntent.objects.select_for_update().annotate(
+        provider_account_id=Subquery(provider_account)
+    )
+
+
 def _intent_locked(intent: PaymentIntent | str) -> PaymentIntent:
     public_id = intent if isinstance(intent, str) else intent.public_id
-    found = PaymentIntent.objects.select_for_update().filter(public_id=public_id).first()
+    found = _intents_locking().filter(public_id=public_id).first()
     if found is None:
         raise NotFound(
             _("There is no payment %(id)s.") % {"id": str(public_id)[:60]}, field="intent"
@@ -606,6 +636,21 @@ def payment_fail(
     return locked
 
 
+def _capture_params(*, public_id: str, amount: Any, provider_payment_id: Any) -> dict:
+    """The checked parameters of a capture, as its idempotency key records them."""
+    if not isinstance(amount, Money):
+        raise ValidationError(_("The amount must be Money (integer fen)."), field="amount")
+    provider_payment_id = _check_text(provider_payment_id, "provider_payment_id", 64)
+    if not provider_payment_id:
+        raise ValidationError(_("The provider's payment id is missing."), field="payment_id")
+    return {
+        "intent": public_id,
+        "amount_fen": amount.amount_fen,
+        "currency": amount.currency,
+        "payment_id": provider_payment_id,
+    }
+
+
 def payment_capture(
     *,
     intent: PaymentIntent | str,
@@ -622,65 +667,93 @@ def payment_capture(
     straight back to the buyer (``unapplied_capture`` then ``unapplied_return``).
     """
     public_id = intent if isinstance(intent, str) else intent.public_id
-    if not isinstance(amount, Money):
-        raise ValidationError(_("The amount must be Money (integer fen)."), field="amount")
-    provider_payment_id = _check_text(provider_payment_id, "provider_payment_id", 64)
-    if not provider_payment_id:
-        raise ValidationError(_("The provider's payment id is missing."), field="payment_id")
-    now = now or timezone.now()
-    params = {
-        "intent": public_id,
-        "amount_fen": amount.amount_fen,
-        "currency": amount.currency,
-        "payment_id": provider_payment_id,
-    }
+    params = _capture_params(
+        public_id=public_id, amount=amount, provider_payment_id=provider_payment_id
+    )
+    # The result is the intent: when it is given, its id goes with the claim.
+    known_pk = None if isinstance(intent, str) else intent.pk
     with transaction.atomic():
-        replay = _claim(key=idempotency_key, operation="payment_capture", params=params)
+        replay = _claim(
+            key=idempotency_key, operation="payment_capture", params=params, result_id=known_pk
+        )
         if replay is not None:
             return PaymentIntent.objects.get(pk=replay)
         locked = _intent_locked(public_id)
-        if (amount.amount_fen, amount.currency) != (locked.amount_fen, locked.currency):
-            raise ValidationError(
-                _("Payment %(id)s is for %(expected)s, not %(got)s.")
-                % {
-                    "id": locked.public_id,
-                    "expected": Money(locked.amount_fen, locked.currency),
-                    "got": amount,
-                },
-                code="amount_mismatch",
-                field="amount",
-            )
-        if locked.status == IntentStatus.PENDING:
-            _capture_into_escrow(locked, provider_payment_id=provider_payment_id, now=now)
-            audit_record(
-                actor=actor,
-                action="payment.capture",
-                obj=locked,
-                before={"status": IntentStatus.PENDING},
-                after={
-                    "status": IntentStatus.SUCCEEDED,
-                    "amount_fen": amount.amount_fen,
-                    "payment_id": provider_payment_id,
-                },
-            )
-        elif not (
-            locked.status == IntentStatus.SUCCEEDED
-            and locked.provider_payment_id == provider_payment_id
-        ):
-            _unapplied_return(locked, amount=amount, payment_id=provider_payment_id, actor=actor)
-        _complete(key=idempotency_key, result_id=locked.pk)
+        _capture_locked(locked, params=params, now=now or timezone.now(), actor=actor)
+        if known_pk != locked.pk:
+            _complete(key=idempotency_key, result_id=locked.pk)
     return locked
+
+
+def _capture_locked(locked: PaymentIntent, *, params: dict, now: datetime, actor: Any) -> None:
+    """The capture's work on a locked intent whose key the caller claimed."""
+    amount = Money(params["amount_fen"], params["currency"])
+    provider_payment_id = params["payment_id"]
+    if (amount.amount_fen, amount.currency) != (locked.amount_fen, locked.currency):
+        raise ValidationError(
+            _("Payment %(id)s is for %(expected)s, not %(got)s.")
+            % {
+                "id": locked.public_id,
+                "expected": Money(locked.amount_fen, locked.currency),
+                "got": amount,
+            },
+            code="amount_mismatch",
+            field="amount",
+        )
+    if locked.status == IntentStatus.PENDING:
+        _capture_into_escrow(locked, provider_payment_id=provider_payment_id, now=now)
+        audit_record(
+            actor=actor,
+            action="payment.capture",
+            obj=locked,
+            before={"status": IntentStatus.PENDING},
+            after={
+                "status": IntentStatus.SUCCEEDED,
+                "amount_fen": amount.amount_fen,
+                "payment_id": provider_payment_id,
+            },
+        )
+    elif not (
+        locked.status == IntentStatus.SUCCEEDED
+        and locked.provider_payment_id == provider_payment_id
+    ):
+        _unapplied_return(locked, amount=amount, payment_id=provider_payment_id, actor=actor)
+
+
+def _escrow_accounts(escrows: list[Escrow], currency: str) -> dict[int, LedgerAccount]:
+    """The escrow account of each order, created in one INSERT (get-or-create: an upsert
+    on the account's key returns the ids of new and existing rows alike)."""
+    accounts = LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(kind=AccountKind.ESCROW, owner=escrow.reference, currency=currency)
+            for escrow in escrows
+        ],
+        update_conflicts=True,
+        unique_fields=["kind", "owner", "currency"],
+        update_fields=["currency"],
+    )
+    if any(account.pk is None for account in accounts):  # SQLite before 3.35
+        accounts = [
+            account_get(kind=AccountKind.ESCROW, owner=escrow.reference, currency=currency)
+            for escrow in escrows
+        ]
+    return {escrow.pk: account for escrow, account in zip(escrows, accounts, strict=True)}
 
 
 def _capture_into_escrow(intent: PaymentIntent, *, provider_payment_id: str, now: datetime):
     escrows = list(intent.escrows.select_for_update().order_by("pk"))
-    accounts = {
-        escrow.pk: account_get(
-            kind=AccountKind.ESCROW, owner=escrow.reference, currency=intent.currency
+    accounts = _escrow_accounts(escrows, intent.currency)
+    provider_account_id = getattr(intent, "provider_account_id", None)
+    if provider_account_id is None:  # the provider's first payment, or an unlocked intent
+        provider_account = _provider_account(intent.provider, intent.currency)
+    else:
+        provider_account = LedgerAccount(
+            pk=provider_account_id,
+            kind=AccountKind.PROVIDER,
+            owner=intent.provider,
+            currency=intent.currency,
         )
-        for escrow in escrows
-    }
-    legs = [(_provider_account(intent.provider, intent.currency), -intent.amount_fen)]
+    legs = [(provider_account, -intent.amount_fen)]
     legs += [(accounts[escrow.pk], escrow.amount_fen) for escrow in escrows]
     _post(
         kind=TransactionKind.CAPTURE,
@@ -771,10 +844,10 @@ def payment_callback_receive(
         verified = payment_provider.callback_verify(payload=payload, now=now)
         with transaction.atomic():
             try:
-                with transaction.atomic():
-                    CallbackNonce.objects.create(
-                        provider=provider, nonce=verified.nonce, received_at=now
-                    )
+                # No savepoint: a replay leaves this transaction, which rolls back.
+                CallbackNonce.objects.create(
+                    provider=provider, nonce=verified.nonce, received_at=now
+                )
             except IntegrityError:
                 raise CallbackRejected(
                     _("This callback (nonce %(nonce)s) was already received.")
@@ -782,9 +855,11 @@ def payment_callback_receive(
                     code="replayed_callback",
                     field="nonce",
                 ) from None
-            intent = PaymentIntent.objects.filter(
-                public_id=verified.intent_id, provider=provider
-            ).first()
+            # Locked now: a capture below works on this row (as payment_capture does after
+            # claiming its key; the callback's key is its own, so the order cannot
+            # deadlock against another capture).
+            intent = _intents_locking().filter(public_id=verified.intent_id, provider=provider)
+            intent = intent.first()
             if intent is None:
                 raise CallbackRejected(
                     _("There is no payment %(id)s.") % {"id": verified.intent_id[:60]},
@@ -809,14 +884,19 @@ def payment_callback_receive(
                     field="amount_fen",
                 )
             if verified.status == "paid":
-                intent = payment_capture(
-                    intent=intent,
+                # payment_capture's steps, inside this transaction (no savepoint) and on
+                # the row locked above (no second read).
+                params = _capture_params(
+                    public_id=intent.public_id,
                     amount=verified.amount,
                     provider_payment_id=verified.payment_id,
-                    idempotency_key=f"callback-capture:{provider}:{verified.payment_id}",
-                    now=now,
-                    actor=f"provider:{provider}",
                 )
+                key = f"callback-capture:{provider}:{params['payment_id']}"
+                replay = _claim(
+                    key=key, operation="payment_capture", params=params, result_id=intent.pk
+                )
+                if replay is None:
+                    _capture_locked(intent, params=params, now=now, actor=f"provider:{provider}")
             else:
                 intent = payment_fail(
                     intent=intent,

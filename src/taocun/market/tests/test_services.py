@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from taocun.core.errors import Conflict, ValidationError
@@ -212,6 +212,91 @@ def test_stock_never_goes_negative(tree):
         services.variant_stock_adjust(actor=None, variant=variant, delta=1_000_000)
     with pytest.raises(ValidationError):
         services.variant_stock_set(actor=None, variant=variant, stock=-5)
+
+
+@pytest.fixture
+def two_packs(tree) -> Product:
+    """A product with a 5 斤 pack (3 left) and a 10 斤 pack (1 left)."""
+    return factories.product(
+        factories.shop(tree.qianchang),
+        variants=[VARIANT | {"stock": 3}, VARIANT | {"label": "10 斤装", "stock": 1}],
+    )
+
+
+def _stocks(product: Product) -> list[int]:
+    return list(product.variants.order_by("pk").values_list("stock", flat=True))
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "without-returning"])
+def test_several_packs_move_in_one_statement_all_or_nothing(
+    two_packs, returning, monkeypatch, django_assert_num_queries
+):
+    """Without RETURNING (SQLite before 3.35) each pack is its own conditional UPDATE and
+    the new stocks are read back; the outcome is the same."""
+    if not returning:
+        if connection.vendor != "sqlite":
+            pytest.skip("PostgreSQL always has RETURNING (Django's own inserts need it)")
+        monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    small, big = two_packs.variants.order_by("pk")
+    with pytest.raises(Conflict) as info:
+        services.variants_stock_adjust(actor=None, changes=[(small, -2), (big, -2)])
+    assert info.value.code == "out_of_stock" and info.value.extra == {"variant_id": big.pk}
+    # Nothing moved, and the transaction the caller is in goes on (no savepoint to undo).
+    assert _stocks(two_packs) == [3, 1] and (small.stock, big.stock) == (3, 1)
+    assert not AuditEntry.objects.filter(action="variant.stock_adjust").exists()
+
+    with django_assert_num_queries(2 if returning else 4):  # the stock, the audit entries
+        stocks = services.variants_stock_adjust(
+            actor=None, changes=[(big, 1), (small, -2)], reason="盘点"
+        )
+    assert stocks == {small.pk: 1, big.pk: 2} and (small.stock, big.stock) == (1, 2)
+    assert _stocks(two_packs) == [1, 2]
+    entries = AuditEntry.objects.filter(action="variant.stock_adjust").order_by("object_id")
+    assert [(entry.object_id, entry.after) for entry in entries] == [
+        (str(small.pk), {"delta": -2, "stock": 1, "reason": "盘点"}),
+        (str(big.pk), {"delta": 1, "stock": 2, "reason": "盘点"}),
+    ]
+    with pytest.raises(ValidationError) as too_much:
+        services.variants_stock_adjust(actor=None, changes=[(small, 1), (big, 999_999)])
+    assert too_much.value.field == "delta" and _stocks(two_packs) == [1, 2]
+
+
+def test_a_stock_change_names_the_bad_pack(two_packs):
+    small, big = two_packs.variants.order_by("pk")
+    with pytest.raises(ValidationError) as twice:
+        services.variants_stock_adjust(actor=None, changes=[(small, -1), (small, -1)])
+    assert twice.value.field == "changes.1.variant"
+    with pytest.raises(ValidationError) as zero:
+        services.variants_stock_adjust(actor=None, changes=[(small, -1), (big, 0)])
+    assert zero.value.field == "changes.1.delta"
+    with pytest.raises(ValidationError) as single:
+        services.variant_stock_adjust(actor=None, variant=small, delta="lots")
+    assert single.value.field == "delta"
+    assert services.variants_stock_adjust(actor=None, changes=[]) == {}
+    assert _stocks(two_packs) == [3, 1]
+
+
+def test_the_in_stock_flag_is_written_only_when_a_pack_crosses_zero(
+    two_packs, django_assert_num_queries
+):
+    small, big = two_packs.variants.order_by("pk")
+    with django_assert_num_queries(2):  # no pack reaches 0: the stock and the audit entry
+        services.variant_stock_adjust(actor=None, variant=small, delta=-2)
+    with django_assert_num_queries(3):  # the 10 斤 pack sells out: the flag is checked
+        services.variant_stock_adjust(actor=None, variant=big, delta=-1)
+    two_packs.refresh_from_db()
+    assert two_packs.in_stock  # the 5 斤 pack still has one
+    services.variant_stock_adjust(actor=None, variant=small, delta=-1)
+    two_packs.refresh_from_db()
+    assert not two_packs.in_stock
+    services.variant_update(actor=None, variant=big, is_active=False)
+    services.variant_stock_adjust(actor=None, variant=big, delta=5)
+    two_packs.refresh_from_db()
+    assert not two_packs.in_stock  # a pack off sale does not count
+    with django_assert_num_queries(3):  # back from 0: the flag is set
+        services.variant_stock_adjust(actor=None, variant=small, delta=2)
+    two_packs.refresh_from_db()
+    assert two_packs.in_stock
 
 
 def test_the_database_refuses_negative_stock_and_bad_prices_whatever_the_path(tree):

@@ -7,7 +7,10 @@ from taocun.notifications.tests.factories import FlakySmsBackend
 
 @pytest.fixture(autouse=True)
 def backends_in_memory(settings):
-    """SMS into LocmemSmsBackend.outbox, e-mail into django.core.mail.outbox."""
+    """SMS into LocmemSmsBackend.outbox, e-mail into django.core.mail.outbox, sent in the
+    process right after commit (``test_worker.py`` covers sending from the task worker,
+    the default)."""
+    settings.NOTIFICATIONS_SEND_IN_WORKER = False
     settings.NOTIFICATIONS_SMS_BACKEND = "taocun.notifications.backends.LocmemSmsBackend"
     settings.NOTIFICATIONS_EMAIL_BACKEND = "taocun.notifications.backends.DjangoEmailBackend"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

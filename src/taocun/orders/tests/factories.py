@@ -5,6 +5,7 @@ import itertools
 from taocun.accounts.models import Role
 from taocun.accounts.tests.factories import UserFactory
 from taocun.core.money import Money
+from taocun.market.models import Category
 from taocun.orders import services
 from taocun.orders.models import Checkout
 from taocun.payments import services as payments
@@ -29,6 +30,22 @@ def address(user, **overrides):
         "detail": "稠州北路 1 号",
     } | overrides
     return services.address_create(buyer=user, **fields)
+
+
+def categories_seed() -> None:
+    """A transactional test starts from a flushed database: put back the two categories
+    the market factories use (migration 0002 seeds them for every other test)."""
+    fruit, _ = Category.objects.get_or_create(
+        slug="fruit",
+        defaults={"name_zh_hans": "水果", "name_en": "Fruit", "name_fr": "Fruits"},
+        commission_rate_bp=200,
+    )
+    Category.objects.get_or_create(
+        slug="apples",
+        defaults={"name_zh_hans": "苹果", "name_en": "Apples", "name_fr": "Pommes"},
+        parent=fruit,
+        commission_rate_bp=200,
+    )
 
 
 def lines_of(*items):

@@ -11,8 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from taocun.core.errors import Conflict
+from taocun.core.models import AuditEntry
 from taocun.core.money import Money
-from taocun.market.models import Category, Variant
+from taocun.market import services as market_services
+from taocun.market.models import Product, Variant
 from taocun.market.tests import factories as market
 from taocun.orders import services
 from taocun.orders.models import Checkout, Order, OrderEvent
@@ -54,25 +56,9 @@ def at_once(*calls: Callable[[], object]) -> list[object]:
     return results
 
 
-def _seed_categories() -> None:
-    """A transactional test starts from a flushed database: put back the two categories
-    the market factories use (migration 0002 seeds them for every other test)."""
-    fruit, _ = Category.objects.get_or_create(
-        slug="fruit",
-        defaults={"name_zh_hans": "水果", "name_en": "Fruit", "name_fr": "Fruits"},
-        commission_rate_bp=200,
-    )
-    Category.objects.get_or_create(
-        slug="apples",
-        defaults={"name_zh_hans": "苹果", "name_en": "Apples", "name_fr": "Pommes"},
-        parent=fruit,
-        commission_rate_bp=200,
-    )
-
-
 @pytest.fixture
 def last_units(tree):
-    _seed_categories()
+    factories.categories_seed()
     shop = market.shop(tree.qianchang, name="前仓果园")
     return market.product(shop, price_fen=1000, stock=2).variants.get()
 
@@ -90,6 +76,31 @@ def test_concurrent_checkouts_never_oversell_the_last_units(last_units):
     assert all(error.code == "out_of_stock" for error in refused)
     assert Variant.objects.get(pk=last_units.pk).stock == 0
     assert Order.objects.count() == 2 and PaymentIntent.objects.count() == 2
+
+
+def test_racing_stock_moves_of_several_packs_never_oversell(last_units):
+    """The market's stock primitive without checkout's row locks: five callers each take
+    one of a plentiful pack and one of the last two units, in either order. Two succeed;
+    the refused ones put back what their statement had taken of the plentiful pack."""
+    plenty = market.product(last_units.product.shop, name="土蜂蜜", stock=50).variants.get()
+
+    def take(reverse: bool):
+        packs = Variant.objects.in_bulk([plenty.pk, last_units.pk])
+        changes = [(packs[plenty.pk], -1), (packs[last_units.pk], -1)]
+        return market_services.variants_stock_adjust(
+            actor=None, changes=changes[::-1] if reverse else changes
+        )
+
+    results = at_once(*[lambda r=bool(i % 2): take(r) for i in range(5)])
+
+    taken = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(taken) == 2 and len(refused) == 3, results
+    assert {error.extra["variant_id"] for error in refused} == {last_units.pk}
+    assert Variant.objects.get(pk=last_units.pk).stock == 0
+    assert Variant.objects.get(pk=plenty.pk).stock == 48
+    assert AuditEntry.objects.filter(action="variant.stock_adjust").count() == 4
+    assert not Product.objects.get(pk=last_units.product_id).in_stock
 
 
 def test_two_checkouts_wanting_more_than_is_left_get_one(last_units):

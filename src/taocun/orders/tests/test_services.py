@@ -233,6 +233,63 @@ def test_payment_success_marks_orders_paid_once(buyer, variant, run_on_commit):
     assert checkout.status == "paid"
 
 
+def test_a_two_shop_payment_marks_both_orders_paid_with_an_event_and_audit_each(
+    tree, buyer, variant, run_on_commit
+):
+    honey = market.product(market.shop(tree.lizu, name="李祖蜂场"), name="土蜂蜜", price_fen=5800)
+    checkout = factories.place(buyer, (variant, 2), (honey.variants.get(), 1))
+    run_on_commit(factories.pay, checkout)
+
+    orders = list(checkout.orders.order_by("pk"))
+    assert [order.status for order in orders] == [S.PAID, S.PAID]
+    assert [statuses(order) for order in orders] == [[("", S.PLACED), (S.PLACED, S.PAID)]] * 2
+    audited = AuditEntry.objects.filter(action="order.pay").order_by("object_id")
+    assert [(entry.object_id, entry.actor_label) for entry in audited] == [
+        (str(order.pk), services.SYSTEM) for order in orders
+    ]
+    assert payment_selectors.ledger_check() == []
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "without-returning"])
+def test_a_multi_line_order_is_paid_and_cancelled_with_all_its_stock(
+    tree, buyer, orchard, keeper, returning, monkeypatch, run_on_commit
+):
+    """Stock of all lines moves in one statement. Without RETURNING (SQLite before 3.35,
+    whose bulk inserts return no ids either) stock rows, orders and escrow accounts are
+    written one by one instead, with the same outcome."""
+    if not returning:
+        from django.db import connection
+
+        if connection.vendor != "sqlite":
+            pytest.skip("PostgreSQL always has RETURNING (Django's own inserts need it)")
+        # On SQLite, bulk inserts return ids exactly when RETURNING exists.
+        monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    _keeper, shop, product = orchard
+    big = market_services.variant_add(
+        actor=None, product=product, label="10 斤装", weight_g=5000, price_fen=6990, stock=3
+    )
+    small = product.variants.exclude(pk=big.pk).get()
+    honey = market.product(market.shop(tree.lizu), name="土蜂蜜", price_fen=5800).variants.get()
+    checkout = factories.place(buyer, (small, 2), (big, 3), (honey, 1))
+    assert (stock(small), stock(big), stock(honey)) == (8, 0, 99)
+    product.refresh_from_db()
+    assert product.in_stock  # the 5 斤 pack has 8 left
+    run_on_commit(factories.pay, checkout)
+    order = checkout.orders.get(shop=shop)
+    assert order.status == S.PAID and order.lines.count() == 2
+    assert Escrow.objects.get(reference=order.reference).account is not None
+
+    services.order_cancel(order=order, actor=keeper, reason="缺货")
+    assert (stock(small), stock(big), stock(honey)) == (10, 3, 99)
+    order.refresh_from_db()
+    assert order.status == S.CANCELLED and order.stock_released
+    released = AuditEntry.objects.filter(
+        action="variant.stock_adjust", after__reason=f"order {order.pk}"
+    )
+    assert released.count() == 2
+    assert payment_selectors.ledger_check() == []
+
+
 def test_the_whole_way_to_completion_posts_the_sale(paid_order, keeper, buyer, tree):
     order = services.order_accept(order=paid_order, actor=keeper)
     order = services.order_ship(order=order, actor=keeper, carrier="中通", tracking_number="ZT1")

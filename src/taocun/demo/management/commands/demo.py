@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 from django.core.management import call_command
 from django.utils.translation import gettext as _
 
@@ -14,8 +17,13 @@ class Command(TaocunCommand):
         parser.add_argument("--seed", type=int, default=2016)
         parser.add_argument("--no-serve", action="store_true", help="load the data and stop")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="serve without the background worker (evaluations and SMS/e-mail then wait)",
+        )
 
-    def handle(self, *args, host, port, seed, no_serve, no_progress, **options):
+    def handle(self, *args, host, port, seed, no_serve, no_progress, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=0)
         summary = demo_load(seed=seed, progress=not no_progress)
         self.stdout.write(
@@ -43,4 +51,17 @@ class Command(TaocunCommand):
         self.stdout.write(
             _("Serving taocun at %(url)s  (Ctrl-C to stop)") % {"url": f"http://{host}:{port}/"}
         )
-        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        # The background worker runs beside the server, as in production: label evaluations
+        # started from the pages and the SMS/e-mail of notifications are its work.
+        worker = (
+            None if no_worker else subprocess.Popen([sys.executable, "-m", "taocun", "db_worker"])
+        )
+        try:
+            call_command("runserver", f"{host}:{port}", use_reloader=False)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
