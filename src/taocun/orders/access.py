@@ -6,6 +6,10 @@ PermissionDenied and writes an ``access.denied`` audit entry.
 * a **station agent** covering the shop's village may mark a parcel delivered;
 * **program staff** see and may act on every order.
 
+The station agent's parcels list (:func:`access_station_parcels`) shows the orders of the
+shops in the areas of the agent's own grants; an agent's grant is the only thing that
+puts an order on it.
+
 Which action is possible in which status is the state machine's business
 (:mod:`taocun.orders.states`); this module says only who may try.
 """
@@ -19,6 +23,7 @@ from taocun.core.access import denied, require_login
 from taocun.market.access import covers_village, is_program_staff, is_shop_keeper
 from taocun.orders import states
 from taocun.orders.models import Order
+from taocun.regions.access import scope_prefixes
 
 VIEW = "view"
 
@@ -72,3 +77,20 @@ def access_seller_desk(*, user: Any):
             message=_("Only the sellers of a shop see its orders."),
         )
     return shop
+
+
+def access_station_parcels(*, user: Any) -> list[str] | None:
+    """The parcels list of a service station: station agents, for the villages their
+    grants cover, and program staff, everywhere. Returns the village code prefixes (None:
+    every village; an agent without an area yet gets an empty list and sees nothing)."""
+    require_login(user, _("Log in to see the parcels of your station."))
+    if is_program_staff(user):
+        return None
+    if not user.has_role(Role.AGENT):
+        raise denied(
+            user=user,
+            obj=user,
+            what="station parcels",
+            message=_("Only station agents see the parcels of their villages."),
+        )
+    return scope_prefixes(user, Role.AGENT)

@@ -1,5 +1,5 @@
 """The orders API (mounted at /api/v1/orders): the buyer's cart, address book, checkout
-and orders; the seller's order desk and its actions.
+and orders; the seller's order desk and its actions; the station agent's parcels.
 
 Every call needs a token or a session. Each order action goes through ``access_order``
 (403 and an audit entry for anyone not party to the order) and then the state machine
@@ -16,7 +16,12 @@ from ninja.pagination import paginate
 
 from taocun.core.pagination import BoundedLimitOffsetPagination
 from taocun.orders import selectors, services
-from taocun.orders.access import access_order, access_seller_desk, order_roles
+from taocun.orders.access import (
+    access_order,
+    access_seller_desk,
+    access_station_parcels,
+    order_roles,
+)
 from taocun.orders.models import Order
 from taocun.orders.schemas import (
     AddressIn,
@@ -30,6 +35,8 @@ from taocun.orders.schemas import (
     OrderListIn,
     OrderOut,
     OrderSummaryOut,
+    ParcelListIn,
+    ParcelOut,
     ReasonIn,
     RefundIn,
     ShipIn,
@@ -173,6 +180,15 @@ def my_orders(request: HttpRequest, query: Query[OrderListIn]):
 def shop_orders(request: HttpRequest, query: Query[OrderListIn]):
     shop = access_seller_desk(user=request.auth)
     return selectors.shop_orders(shop=shop, status=query.status)
+
+
+@router.get("/parcels", response=list[ParcelOut], summary="Station agent: my villages' parcels")
+@paginate(BoundedLimitOffsetPagination)
+def parcels(request: HttpRequest, query: Query[ParcelListIn]):
+    """The orders of the shops in the villages the agent's grants cover (program staff:
+    all). Mark one delivered with ``POST {id}/deliver``."""
+    prefixes = access_station_parcels(user=request.auth)
+    return selectors.station_parcels(prefixes=prefixes, status=query.status, query=query.q)
 
 
 def _detail(request: HttpRequest, order: Order) -> Order:

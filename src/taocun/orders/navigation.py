@@ -1,5 +1,6 @@
 """The orders' entries in the site navigation: the cart for everyone, "My orders" for
-people logged in, and the order desk for sellers."""
+people logged in, the order desk for sellers and the parcels of their villages for station
+agents."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -15,4 +16,6 @@ def orders_role_nav(user) -> list[tuple]:
     items = [(_("My orders"), reverse("orders:list"), "orders:list")]
     if Role.SELLER in user.roles:
         items.append((_("Orders to fill"), reverse("orders:desk"), "orders:desk"))
+    if Role.AGENT in user.roles:
+        items.append((_("Parcels"), reverse("orders:parcels"), "orders:parcels"))
     return items

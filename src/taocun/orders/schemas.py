@@ -197,3 +197,40 @@ class NoteIn(Schema):
 
 class OrderListIn(Schema):
     status: StatusName | None = None
+
+
+class ParcelListIn(Schema):
+    status: Literal["shipped", "delivered", "completed"] = Field(
+        "shipped",
+        description="shipped: parcels to hand over; delivered, completed: of the last 30 days",
+    )
+    q: Text = Field(
+        "",
+        max_length=40,
+        description="An order number, the last 4+ digits of a phone, or a tracking number",
+    )
+
+
+class ParcelOut(Schema):
+    """One parcel on a station agent's list. The recipient's phone is given by its last
+    four digits only: the full address is on the order (``GET {id}``)."""
+
+    id: int
+    status: str
+    shop_id: int
+    shop_name: str = Field(alias="shop.name")
+    village_code: str = Field(alias="shop.village_id")
+    village_name: str = Field(alias="shop.village.name")
+    buyer_name: str = Field(alias="buyer.display_name")
+    recipient: str = Field(alias="checkout.ship_recipient")
+    phone_tail: str
+    carrier: str
+    tracking_number: str
+    total_fen: int
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    completed_at: datetime | None
+
+    @staticmethod
+    def resolve_phone_tail(order) -> str:
+        return order.checkout.ship_phone[-4:]

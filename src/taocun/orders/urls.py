@@ -14,4 +14,11 @@ urlpatterns = [
     path("<int:order_id>/<slug:action>/", views.order_action, name="action"),
     path("desk/", views.desk, name="desk"),
     path("desk/<int:order_id>/", views.desk_detail, name="desk_detail"),
+    path("addresses/", views.address_book, name="addresses"),
+    path("addresses/new/", views.address_new, name="address_new"),
+    path("addresses/<int:address_id>/", views.address_edit, name="address_edit"),
+    path("addresses/<int:address_id>/delete/", views.address_delete, name="address_delete"),
+    path("addresses/<int:address_id>/default/", views.address_default, name="address_default"),
+    path("parcels/", views.parcels, name="parcels"),
+    path("parcels/<int:order_id>/deliver/", views.parcel_deliver, name="parcel_deliver"),
 ]

@@ -1,4 +1,5 @@
-"""The buyer's cart, checkout and orders, and the seller's order desk.
+"""The buyer's cart, checkout, orders and address book, the seller's order desk and the
+station agent's parcels.
 
 Views parse forms (yuan typed by people become fen through ``Money.parse``), check access
 with ``orders.access``, call one service or selector and render. A checkout that cannot be
@@ -12,21 +13,30 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from taocun.core.errors import Conflict, ValidationError
+from taocun.core.errors import Conflict, NotFound, ValidationError
 from taocun.core.money import Money
 from taocun.market.models import Variant
 from taocun.orders import selectors, services
-from taocun.orders.access import access_order, access_seller_desk, order_roles
-from taocun.orders.models import QUANTITY_MAX, OrderStatus
+from taocun.orders.access import (
+    access_order,
+    access_seller_desk,
+    access_station_parcels,
+    order_roles,
+)
+from taocun.orders.models import QUANTITY_MAX, Address, OrderStatus
 from taocun.orders.receivers import SESSION_CART
+from taocun.orders.services import InvalidTransition
 from taocun.orders.states import actions_for
 
 
@@ -106,11 +116,17 @@ def cart_update(request: HttpRequest) -> HttpResponse:
 # --- checkout ------------------------------------------------------------------------------
 
 
+ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "division_code", "detail")
+
+
 def _address_fields(post) -> dict:
-    return {
-        name: post.get(name, "")
-        for name in ("recipient", "phone", "province", "city", "district", "detail")
-    } | {"division_code": post.get("division_code", "")}
+    """The address form's fields as the services take them. NUL characters are refused
+    here, as the API's schema does (PostgreSQL would refuse them later, as a 500)."""
+    fields = {name: post.get(name, "") for name in ADDRESS_FIELDS}
+    for name, value in fields.items():
+        if "\x00" in value:
+            raise ValidationError(_("Must not contain NUL characters."), field=name)
+    return fields
 
 
 @login_required
@@ -306,3 +322,151 @@ def desk(request: HttpRequest) -> HttpResponse:
             "tabs": _tabs(selectors.shop_order_counts(shop=shop)),
         },
     )
+
+
+# --- the buyer's address book --------------------------------------------------------------
+
+
+def _address_initial(address: Address) -> dict:
+    """An address as its form shows it (the phone as people type it)."""
+    return {
+        "recipient": address.recipient,
+        "phone": address.phone.removeprefix("+86"),
+        "province": address.province,
+        "city": address.city,
+        "district": address.district,
+        "division_code": address.division_id or "",
+        "detail": address.detail,
+    }
+
+
+@login_required
+@require_GET
+def address_book(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "orders/address_book.html",
+        {"addresses": selectors.addresses(buyer=request.user)},
+    )
+
+
+def _address_form(request: HttpRequest, *, address: Address | None) -> HttpResponse:
+    """The new-address and edit-address page: the same services (so the same validation)
+    as checkout and the API; an error is shown under the field it names."""
+    values: Any = _address_initial(address) if address is not None else {}
+    error = None
+    if request.method == "POST":
+        values = request.POST
+        try:
+            fields = _address_fields(request.POST)
+            is_default = bool(request.POST.get("is_default"))
+            if address is None:
+                services.address_create(buyer=request.user, is_default=is_default, **fields)
+            else:
+                services.address_update(
+                    buyer=request.user, address=address, is_default=is_default, **fields
+                )
+        except (ValidationError, NotFound) as caught:
+            if caught.field not in (*ADDRESS_FIELDS, "address"):
+                raise
+            error = caught
+        else:
+            messages.success(request, _("The address is saved."))
+            return redirect("orders:addresses")
+    return render(
+        request,
+        "orders/address_form.html",
+        {"address": address, "values": values, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_new(request: HttpRequest) -> HttpResponse:
+    return _address_form(request, address=None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_edit(request: HttpRequest, address_id: int) -> HttpResponse:
+    address = selectors.address_get(buyer=request.user, address_id=address_id)
+    return _address_form(request, address=address)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST deletes (placed orders keep their own copy)."""
+    address = selectors.address_get(buyer=request.user, address_id=address_id)
+    if request.method == "POST":
+        services.address_delete(buyer=request.user, address=address)
+        messages.success(request, _("The address is deleted."))
+        return redirect("orders:addresses")
+    return render(request, "orders/address_delete.html", {"address": address})
+
+
+@login_required
+@require_POST
+def address_default(request: HttpRequest, address_id: int) -> HttpResponse:
+    """Make an address the default: the address as it is, saved with ``is_default``."""
+    address = selectors.address_get(buyer=request.user, address_id=address_id)
+    if not address.is_default:
+        services.address_update(
+            buyer=request.user, address=address, is_default=True, **_address_initial(address)
+        )
+    messages.success(request, _("This is now your default address."))
+    return redirect("orders:addresses")
+
+
+# --- the station agent's parcels ----------------------------------------------------------
+
+PARCELS_PAGE_SIZE = 50
+PARCEL_TABS = {
+    OrderStatus.SHIPPED: gettext_lazy("To hand over"),
+    OrderStatus.DELIVERED: gettext_lazy("Delivered lately"),
+    OrderStatus.COMPLETED: gettext_lazy("Completed lately"),
+}
+
+
+@login_required
+@require_GET
+def parcels(request: HttpRequest) -> HttpResponse:
+    """The orders of the shops in the agent's villages: shipped parcels to hand over
+    (oldest first), and what was delivered or completed lately; search by order number,
+    phone tail or tracking number."""
+    prefixes = access_station_parcels(user=request.user)
+    status = selectors.parcel_status_check(request.GET.get("status"))
+    query = " ".join(request.GET.get("q", "").split())
+    orders = selectors.station_parcels(prefixes=prefixes, status=status, query=query)
+    page = Paginator(orders, PARCELS_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.station_parcel_counts(prefixes=prefixes)
+    return render(
+        request,
+        "orders/parcels.html",
+        {
+            "page": page,
+            "status": status,
+            "query": query,
+            "tabs": [(value, label, counts[value]) for value, label in PARCEL_TABS.items()],
+            "extra_query": "&" + urlencode({"status": status, "q": query}),
+            "recent_days": selectors.PARCEL_RECENT_DAYS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def parcel_deliver(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The "mark delivered" button of the parcels page: the same access check and service as the
+    order page and the API. A parcel someone marked meanwhile is a message, not an error
+    page: the agent goes back to the list either way."""
+    order = selectors.order_get(order_id=order_id)
+    access_order(user=request.user, order=order, action="deliver")
+    try:
+        services.order_deliver(order=order, actor=request.user)
+    except InvalidTransition as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Order %(id)d is marked delivered.") % {"id": order.pk})
+    return redirect(_next(request, reverse("orders:parcels")))
