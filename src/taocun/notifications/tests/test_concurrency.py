@@ -4,11 +4,11 @@ the same pending deliveries. SQLite runs one writer at a time, so nothing races 
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
+from taocun.core.tests.concurrency import at_once
 from taocun.notifications import services
 from taocun.notifications.models import Delivery, DeliveryStatus, Notification
 from taocun.notifications.services import NotificationDraft
@@ -22,26 +22,6 @@ def _postgresql_only(settings):
     if connection.vendor != "postgresql":
         pytest.skip("row-lock races need PostgreSQL; SQLite runs one writer at a time")
     settings.NOTIFICATIONS_SEND_IN_WORKER = True
-
-
-def in_threads(*calls: Callable[[], object]) -> list[object]:
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a call never finished"
-    return results
 
 
 def wait_for_a_lock_wait(timeout_s: float = 20) -> None:
@@ -84,7 +64,7 @@ def test_a_twin_committed_meanwhile_answers_for_its_key_in_the_batch():
             ]
         )
 
-    first_result, second_result = in_threads(first, second)
+    first_result, second_result = at_once(first, second)
 
     assert isinstance(first_result, Notification), first_result
     assert isinstance(second_result, list), second_result
@@ -103,7 +83,7 @@ def test_two_workers_sweeping_at_once_send_each_delivery_once(sms_outbox):
             ]
         )
 
-    results = in_threads(services.deliveries_send_pending, services.deliveries_send_pending)
+    results = at_once(services.deliveries_send_pending, services.deliveries_send_pending)
 
     assert all(isinstance(r, services.SendResult) for r in results), results
     assert sum(r.sent for r in results) == 60 and sum(r.failed for r in results) == 0

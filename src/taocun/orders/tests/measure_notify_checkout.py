@@ -74,23 +74,6 @@ def _checkout(client: Client, buyer, variants, key: str) -> tuple[int, int, floa
     return len(place), len(pay), place_cpu * 1000, pay_cpu * 1000
 
 
-def _categories_seed() -> None:
-    """A flushed database (transactional test) lacks the categories migration 0002 seeds."""
-    from taocun.market.models import Category
-
-    fruit, _ = Category.objects.get_or_create(
-        slug="fruit",
-        defaults={"name_zh_hans": "水果", "name_en": "Fruit", "name_fr": "Fruits"},
-        commission_rate_bp=200,
-    )
-    Category.objects.get_or_create(
-        slug="apples",
-        defaults={"name_zh_hans": "苹果", "name_en": "Apples", "name_fr": "Pommes"},
-        parent=fruit,
-        commission_rate_bp=200,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("notifications", ["off", "worker", "in-process"])
 def test_measure(notifications, tree, monkeypatch, settings):
@@ -100,7 +83,7 @@ def test_measure(notifications, tree, monkeypatch, settings):
         import taocun.urls  # noqa: F401  (imports the notifications API before it goes)
 
         monkeypatch.setitem(sys.modules, "taocun.notifications.services", None)
-    _categories_seed()
+    factories.categories_seed()
     buyer = factories.buyer()
     factories.address(buyer)
     first = market.shop(tree.qianchang, name="前仓果园")

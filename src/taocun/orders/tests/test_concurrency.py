@@ -2,17 +2,15 @@
 twice and a receipt confirmed twice (PostgreSQL: real row locks, one connection per
 thread). SQLite runs one writer at a time, so there is nothing to race there."""
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from taocun.core.errors import Conflict
 from taocun.core.models import AuditEntry
 from taocun.core.money import Money
+from taocun.core.tests.concurrency import at_once
 from taocun.market import services as market_services
 from taocun.market.models import Product, Variant
 from taocun.market.tests import factories as market
@@ -32,28 +30,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("row-lock races need PostgreSQL; SQLite runs one writer at a time")
-
-
-def at_once(*calls: Callable[[], object]) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a call never finished"
-    return results
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from taocun.accounts.services import api_token_create
 from taocun.core.money import Money
-from taocun.market.models import Category
 from taocun.market.tests import factories as market
 from taocun.orders.models import Checkout
 from taocun.orders.tests import factories
@@ -77,28 +76,12 @@ class NotificationQueries:
 
 @pytest.fixture
 def two_shops(tree):
-    _categories_seed()
+    factories.categories_seed()
     first = market.shop(tree.qianchang, name="前仓果园")
     second = market.shop(tree.lizu, name="李祖蜂场")
     apples = market.product(first, price_fen=3990, stock=50)
     honey = market.product(second, name="土蜂蜜", price_fen=5800, stock=50)
     return [apples.variants.get(), honey.variants.get()]
-
-
-def _categories_seed() -> None:
-    """A transactional test starts from a flushed database: put back what migration 0002
-    seeds and the market factories use."""
-    fruit, _ = Category.objects.get_or_create(
-        slug="fruit",
-        defaults={"name_zh_hans": "水果", "name_en": "Fruit", "name_fr": "Fruits"},
-        commission_rate_bp=200,
-    )
-    Category.objects.get_or_create(
-        slug="apples",
-        defaults={"name_zh_hans": "苹果", "name_en": "Apples", "name_fr": "Pommes"},
-        parent=fruit,
-        commission_rate_bp=200,
-    )
 
 
 def _place(client: Client, buyer, variants) -> dict:
