@@ -27,6 +27,7 @@ import io
 import json
 import os
 import random
+import re
 import resource
 import statistics
 import subprocess
@@ -194,6 +195,13 @@ QUERIES = [
     ("search 红富士苹果 (5 chars)", {"query": "红富士苹果"}),
     ("search 山东 苹果 (province and product)", {"query": "山东 苹果"}),
     ("search 梨 (1 char), relevance", {"query": "梨"}),
+    ("search 桔 (1 char, 1.8 %), relevance", {"query": "桔"}),
+    ("search 荔枝 (2 chars, 1.0 %), relevance", {"query": "荔枝"}),
+    ("search 葡萄 (2 chars, 0.7 %), relevance", {"query": "葡萄"}),
+    ("search 大米 (2 chars, 0.4 %), relevance", {"query": "大米"}),
+    ("search 茶, relevance, page 100 (the last)", {"query": "茶", "page": 100}),
+    ("search 苹果 + category 水果, relevance", {"query": "苹果", "category": "@fruit"}),
+    ("search 茶 + province, relevance", {"query": "茶", "province_code": "@province"}),
     ("search 蜂蜜, best selling", {"query": "蜂蜜", "sort": "sales"}),
     ("search 竹编 (rare, 2 chars)", {"query": "竹编"}),
     ("search 蕨 (rare, 1 char)", {"query": "蕨"}),
@@ -329,15 +337,72 @@ class CategoryWords:
         return words
 
 
-def one_run(products_total: int, runs: int, workdir: Path) -> dict:
+def search_rank_of(*, sold: int, ratings: int, rating_avg_centi: int, name: str) -> int:
+    """``search.search_rank_expression`` in Python, for rows copied in without the services
+    (the load then checks that the database computes the same)."""
+    sales = min((sold + 1).bit_length() - 1, 15)
+    rated = 2 if rating_avg_centi >= 450 else 1 if rating_avg_centi >= 400 else 0
+    return 4 * sales + (rated if ratings >= 3 else 0) + (1 if len(name) <= 20 else 0)
+
+
+def one_run(products_total: int, runs: int, workdir: Path, reuse: bool = False) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taocun.settings")
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
+
+    from taocun.market import selectors
+    from taocun.market.models import Category, Product, Shop
+    from taocun.regions.models import Division
+
+    if reuse:
+        # The database of an earlier run (--keep, or --pg-database): bring its schema up to
+        # date (new migrations run on the loaded catalog) and time the queries only.
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        timings = {"migrate_s": time.perf_counter() - started}
+        products_total = Product.objects.count()
+        first_village = Shop.objects.order_by("pk").values_list("village_id", flat=True)[0]
+    else:
+        timings, first_village = load_catalog(products_total, workdir)
+    categories = {c.slug: c for c in Category.objects.select_related("parent")}
+    return {
+        "vendor": connection.vendor,
+        "products": products_total,
+        "timings": {k: round(v, 1) for k, v in timings.items()},
+        "size_mb": _database_size_mb(connection),
+        "queries": time_queries(
+            runs=runs,
+            fixed={
+                "@fruit": categories["fruit"],
+                "@tea": categories["tea"],
+                "@province": "37",  # 山东
+                "@village": Division.objects.get(code=first_village),
+                # a specific product's name without its pack size, e.g. "有机栖霞红富士苹果"
+                "@name": max(
+                    Product.objects.filter(
+                        pk__in=range(products_total // 2, products_total // 2 + 50)
+                    ).values_list("name", flat=True),
+                    key=lambda name: len(name.split(" ")[0]),
+                ).split(" ")[0],
+            },
+            selectors=selectors,
+        ),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def load_catalog(products_total: int, workdir: Path) -> tuple[dict[str, float], str]:
+    """Migrate and load the catalog (see the module docstring); the timings, and the village
+    of the first shop."""
+    from django.core.management import call_command
     from django.db import connection, transaction
 
-    from taocun.market import search, selectors
+    from taocun.market import search
     from taocun.market.models import Category, Product
     from taocun.regions.importing import divisions_import
     from taocun.regions.models import Division, Level, Poverty
@@ -370,7 +435,7 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
         "id, created_at, updated_at, shop_id, category_id, category_root_id, name, description, "
         "origin_village_id, origin_county_id, province_code, harvest_months, status, "
         "is_listed, price_min_fen, price_max_fen, in_stock, search_text, sold_count, "
-        "rating_sum, rating_count, rating_avg_centi"
+        "rating_sum, rating_count, rating_avg_centi, search_rank"
     )
     variant_columns = (
         "id, created_at, updated_at, product_id, label, sku, unit, weight_g, price_fen, "
@@ -390,6 +455,7 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
             sold = int(rng.paretovariate(1.5)) - 1
             ratings = rng.randint(0, 20)
             stars = ratings * rng.randint(3, 5)
+            average = stars * 100 // ratings if ratings else 0
             text = search.normalize_text(
                 " ".join([name, *category_words(category), *places(shop.village_id), shop.name])
             )
@@ -420,7 +486,8 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
                     sold,
                     stars,
                     ratings,
-                    stars * 100 // ratings if ratings else 0,
+                    average,
+                    search_rank_of(sold=sold, ratings=ratings, rating_avg_centi=average, name=name),
                 ),
                 (
                     product_id,
@@ -438,11 +505,10 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
                 ),
             )
 
-    search_indexes = _postgresql_search_indexes()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for name in search_indexes:
-                cursor.execute(f"DROP INDEX {name}")
+    search_indexes = _search_indexes(connection)
+    with connection.cursor() as cursor:
+        for name in search_indexes:
+            cursor.execute(f"DROP INDEX {name}")
     step = time.perf_counter()
     with connection.cursor() as cursor:
         for start in range(1, products_total + 1, BATCH):
@@ -468,31 +534,30 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
                 )
     timings["products_insert_s"] = time.perf_counter() - step
     step = time.perf_counter()
-    search.search_index_rebuild()  # SQLite: the FTS5 table (fill and optimize)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for statement in search_indexes.values():
-                cursor.execute(statement)
+    # Every rank was copied in; this checks them (a mismatch would be recomputed and counted)
+    # and, on SQLite, fills the FTS5 table keyed by rank and optimizes it.
+    search.search_index_rebuild()
+    with connection.cursor() as cursor:
+        for statement in search_indexes.values():
+            cursor.execute(statement)
     timings["search_index_s"] = time.perf_counter() - step
+    mismatched = Product.objects.exclude(search_rank=search.search_rank_expression()).count()
+    assert mismatched == 0, f"{mismatched} search ranks differ from the database's formula"
     step = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # PostgreSQL: VACUUM too, so that the rank index is read without the table (the
+        # visibility map; this server runs without autovacuum).
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     timings["analyze_s"] = time.perf_counter() - step
     timings["load_total_s"] = time.perf_counter() - started
+    return timings, shops[0].village_id
 
-    fixed = {
-        "@fruit": categories["fruit"],
-        "@tea": categories["tea"],
-        "@province": "37",  # 山东
-        "@village": Division.objects.get(code=shops[0].village_id),
-        # a specific product's name without its pack size, e.g. "有机栖霞红富士苹果"
-        "@name": max(
-            Product.objects.filter(
-                pk__in=range(products_total // 2, products_total // 2 + 50)
-            ).values_list("name", flat=True),
-            key=lambda name: len(name.split(" ")[0]),
-        ).split(" ")[0],
-    }
+
+def time_queries(*, runs: int, fixed: dict, selectors) -> list[dict]:
+    from django.db import connection
+
+    from taocun.market import search
+
     results = []
     for label, arguments in QUERIES:
         arguments = {k: fixed.get(v, v) if isinstance(v, str) else v for k, v in arguments.items()}
@@ -512,37 +577,40 @@ def one_run(products_total: int, runs: int, workdir: Path) -> dict:
                 "p50_ms": round(statistics.median(samples), 1),
                 "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 1),
                 "matches": f"{result.total:,}{'+' if result.total_is_capped else ''}",
-                "path": _paths(connection.vendor, search, result.terms),
+                "path": _paths(connection.vendor, search, result),
             }
         )
-    return {
-        "vendor": connection.vendor,
-        "products": products_total,
-        "timings": {k: round(v, 1) for k, v in timings.items()},
-        "size_mb": _database_size_mb(connection),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "queries": results,
-    }
+    return results
 
 
-def _postgresql_search_indexes() -> dict[str, str]:
-    """The search indexes of migration 0003 on PostgreSQL, by name."""
+def _search_indexes(connection) -> dict[str, str]:
+    """The search indexes, by name, as CREATE statements: the rank index
+    (``market_listed_rank``) and, on PostgreSQL, the two of migration 0003. They are
+    dropped before the load and created after it (timed as the search index build)."""
     import importlib
 
-    migration = importlib.import_module("taocun.market.migrations.0003_product_search_index")
+    from taocun.market.models import Product
+
     indexes = {}
-    for statement in migration.POSTGRESQL_FORWARD:
-        if statement.startswith("CREATE INDEX"):
-            indexes[statement.split()[2]] = statement
+    with connection.schema_editor(collect_sql=True) as editor:
+        for index in Product._meta.indexes:
+            if index.name == "market_listed_rank":
+                indexes[index.name] = str(index.create_sql(Product, editor))
+    if connection.vendor == "postgresql":
+        migration = importlib.import_module("taocun.market.migrations.0003_product_search_index")
+        for statement in migration.POSTGRESQL_FORWARD:
+            if statement.startswith("CREATE INDEX"):
+                indexes[statement.split()[2]] = statement
     return indexes
 
 
-def _paths(vendor: str, search, terms: list[str]) -> str:
+def _paths(vendor: str, search, result) -> str:
     """How each term was answered: SQLite "fts" (3+ characters), "vocab N" (a 1-2 character
     term expanded into N trigrams) or "LIKE" (the unindexed fallback); PostgreSQL "trgm"
-    (3+ characters, trigram index) or "chars" (1-2 characters, the character index)."""
+    (3+ characters, trigram index) or "chars" (1-2 characters, the character index). For
+    "best match", then how its candidates were found (``BestMatches.path``)."""
     paths = []
-    for term in terms:
+    for term in result.terms:
         if vendor == "sqlite":
             if len(term) >= 3:
                 paths.append("fts")
@@ -551,6 +619,8 @@ def _paths(vendor: str, search, terms: list[str]) -> str:
                 paths.append("LIKE" if trigrams is None else f"vocab {len(trigrams)}")
         else:
             paths.append("trgm" if len(term) >= 3 else "chars")
+    if result.search_path:
+        paths.append(f"→ {result.search_path}")
     return ", ".join(paths) or "–"
 
 
@@ -575,29 +645,38 @@ def _database_size_mb(connection) -> float:
         return round(pages * cursor.fetchone()[0] / 1e6)
 
 
-def fresh_postgresql(url: str) -> str:
+def fresh_postgresql(url: str, name: str) -> str:
     import psycopg
 
     base, _, _ = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as server:
-        server.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-        server.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    return f"{base}/{BENCH_DATABASE}"
+        server.execute(f"DROP DATABASE IF EXISTS {name}")
+        server.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
 
 
 def measure(
-    backend: str, database_url: str | None, products: int, runs: int, keep: Path | None
+    backend: str,
+    database_url: str | None,
+    products: int,
+    runs: int,
+    keep: Path | None,
+    pg_database: str = BENCH_DATABASE,
+    reuse: bool = False,
 ) -> dict:
     with tempfile.TemporaryDirectory(prefix="taocun-bench-market-") as home:
         sqlite_home = keep or Path(home)
         sqlite_home.mkdir(parents=True, exist_ok=True)
-        if backend == "sqlite":
+        if backend == "sqlite" and not reuse:
             (sqlite_home / "bench.sqlite3").unlink(missing_ok=True)
-        url = (
-            fresh_postgresql(database_url)
-            if backend == "postgresql"
-            else f"sqlite:///{sqlite_home}/bench.sqlite3"
-        )
+        if backend == "postgresql":
+            url = (
+                database_url.rpartition("/")[0] + "/" + pg_database
+                if reuse
+                else fresh_postgresql(database_url, pg_database)
+            )
+        else:
+            url = f"sqlite:///{sqlite_home}/bench.sqlite3"
         env = os.environ | {"DATABASE_URL": url, "TAOCUN_VAR_DIR": home}
         done = subprocess.run(
             [
@@ -610,6 +689,7 @@ def measure(
                 str(runs),
                 "--workdir",
                 home,
+                *(["--reuse"] if reuse else []),
             ],
             env=env,
             stdout=subprocess.PIPE,
@@ -645,11 +725,29 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, help="keep the SQLite database in this folder (for EXPLAIN)"
     )
+    parser.add_argument(
+        "--pg-database",
+        default=BENCH_DATABASE,
+        help=f"the PostgreSQL database to drop and create (default {BENCH_DATABASE})",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the queries on the database of an earlier run (--keep DIR, --pg-database)"
+        " after migrating it, instead of loading a new one",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", options.pg_database) or options.pg_database in {
+        "postgres",
+        "taocun",
+    }:
+        parser.error(f"--pg-database {options.pg_database!r}: a new lower-case name, not taocun")
+    if options.reuse and not options.child and options.backend != "postgresql" and not options.keep:
+        parser.error("--reuse needs --keep DIR for SQLite (where the kept database is)")
     if options.child:
-        print(json.dumps(one_run(options.products, options.runs, options.workdir)))
+        print(json.dumps(one_run(options.products, options.runs, options.workdir, options.reuse)))
         return
     database_url = os.environ.get("DATABASE_URL", "")
     backends = []
@@ -660,7 +758,17 @@ def main() -> None:
     ):
         backends.append(("postgresql", database_url))
     for backend, url in backends:
-        report(measure(backend, url, options.products, options.runs, options.keep))
+        report(
+            measure(
+                backend,
+                url,
+                options.products,
+                options.runs,
+                options.keep,
+                options.pg_database,
+                options.reuse,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ Steps, each in its own process:
    and program-staff accounts; then the bulk of the catalog, ``--products`` products in
    ``--shops`` verified shops, copied in with the same generator as ``catalog_search.py``
    (names from ~160 real product words, places and pack sizes, search text built as the
-   services build it), 5 % of them certified and most with a photo row; ANALYZE.
+   services build it), 5 % of them certified and most with a photo row; search ranks
+   computed; VACUUM ANALYZE.
    ``--reuse`` skips this when the database is already there.
 2. **serve**: ``taocun collectstatic``, then gunicorn on 127.0.0.1 with ``--workers`` sync
    workers, ``DEBUG=0``, an explicit ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and one
@@ -331,7 +332,11 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
-        cursor.execute("ANALYZE")
+    # The copied rows have no search rank yet: compute them all ("best match" walks them).
+    search.search_index_rebuild()
+    with connection.cursor() as cursor:
+        # VACUUM too, so that the rank index is read without the table (the visibility map).
+        cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT pg_database_size(current_database())")
         size_mb = round(cursor.fetchone()[0] / 1e6)
     timings["bulk_s"] = time.perf_counter() - step

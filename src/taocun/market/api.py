@@ -140,7 +140,9 @@ def category_detail(request: HttpRequest, slug: str) -> Category:
 def product_search(request: HttpRequest, filters: Query[ProductSearchIn]) -> dict:
     """Listed products. `q` matches substrings of names, categories, certifications,
     places and shops ("苹果" finds "烟台红富士苹果"); every word must match. Prices in fen;
-    `total` stops counting at 2,000 (100 pages of 20); so do pages."""
+    `total` stops counting at 2,000 (100 pages of 20); so do pages. `relevance` (best
+    match) with more than 2,000 matches ranks the 2,000 best-ranked and says so in
+    `ranked_top`."""
     result = selectors.product_search(
         query=filters.q,
         category=selectors.category_get(slug=filters.category) if filters.category else None,
@@ -163,6 +165,7 @@ def product_search(request: HttpRequest, filters: Query[ProductSearchIn]) -> dic
         "has_next": result.has_next,
         "total": result.total,
         "total_is_capped": result.total_is_capped,
+        "ranked_top": result.ranked_top,
         "sort": result.sort,
     }
 

@@ -296,6 +296,14 @@ class Product(TimeStampedModel):
     price_max_fen = models.BigIntegerField(_("highest price (fen)"), default=0)
     in_stock = models.BooleanField(_("in stock"), default=False)
     search_text = models.TextField(_("search text"), blank=True, default="")
+    # Written only by ``market.search`` (from sales, ratings and the name's length; see
+    # ``search.search_rank_expression``): on SQLite it is part of the search index's key.
+    search_rank = models.PositiveSmallIntegerField(
+        _("search rank"),
+        default=0,
+        db_default=0,
+        help_text=_("Which matches of a broad search are ranked first: higher is better."),
+    )
 
     # Aggregates kept by the order and review services (later).
     sold_count = models.PositiveIntegerField(_("units sold"), default=0)
@@ -342,6 +350,26 @@ class Product(TimeStampedModel):
             ),
             models.Index(
                 fields=["origin_village", "id"], name="market_village_new", condition=LISTED
+            ),
+            # "Best match" of a broad search takes the first matches in this order (see
+            # market.search). On PostgreSQL it also holds the text, the name and the filter
+            # columns, so that walking it never reads the table; SQLite ignores INCLUDE.
+            models.Index(
+                fields=["search_rank", "id"],
+                include=[
+                    "search_text",
+                    "name",
+                    "category_root",
+                    "category",
+                    "province_code",
+                    "price_min_fen",
+                    "in_stock",
+                    "origin_county",
+                    "origin_village",
+                    "shop",
+                ],
+                name="market_listed_rank",
+                condition=LISTED,
             ),
             # All of a shop's products, listed or not: the seller's pages.
             models.Index(fields=["shop", "id"], name="market_product_shop"),

@@ -316,4 +316,9 @@ class ProductSearchOut(Schema):
     has_next: bool
     total: int
     total_is_capped: bool = Field(description="True when there are more than `total` matches")
+    ranked_top: int | None = Field(
+        None,
+        description="Set when `relevance` ranked only this many of more matches: the "
+        "best-ranked ones (units sold, ratings, a concise name, then newest)",
+    )
     sort: Sort

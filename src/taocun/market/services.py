@@ -1171,6 +1171,16 @@ def category_commission_set(*, actor, category: Category, rate_bp: int) -> Categ
 
 
 @transaction.atomic
+def product_sold_add(*, quantities: list[tuple[int, int]]) -> None:
+    """Count units sold ((product id, quantity) pairs, from a completed order) in the
+    products' aggregates, and refresh their search ranks. For the order service."""
+    for product_id, quantity in quantities:
+        Product.objects.filter(pk=product_id).update(sold_count=F("sold_count") + quantity)
+    # Units sold are part of the search rank (and of the SQLite index's key).
+    search.search_rank_refresh(product_ids=[product_id for product_id, _quantity in quantities])
+
+
+@transaction.atomic
 def product_rating_apply(*, product: Product, stars_delta: int, count_delta: int) -> None:
     """Add ratings to (or, with negative deltas, remove hidden ones from) a product's and
     its shop's aggregates, atomically. For the review service."""
@@ -1185,3 +1195,5 @@ def product_rating_apply(*, product: Product, stars_delta: int, count_delta: int
     row = Product.objects.filter(pk=product.pk).values("rating_sum", "rating_count").get()
     average = row["rating_sum"] * 100 // row["rating_count"] if row["rating_count"] else 0
     Product.objects.filter(pk=product.pk).update(rating_avg_centi=average)
+    # Ratings are part of the search rank (and of the SQLite index's key).
+    search.search_rank_refresh(product_ids=[product.pk])

@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +31,7 @@ from taocun.core.money import Money
 from taocun.core.services import audit_record
 from taocun.market import selectors as market_selectors
 from taocun.market import services as market_services
-from taocun.market.models import Product, Variant
+from taocun.market.models import Variant
 from taocun.orders import states
 from taocun.orders.models import (
     ADDRESSES_MAX,
@@ -1192,9 +1191,9 @@ def _complete_locked(order: Order, *, actor: Any, note: str = "") -> Order:
         note=note,
         fields=["completed_at", "sales_posted"],
     )
-    quantities = order.lines.values_list("product_id", "quantity")
-    for product_id, quantity in quantities:
-        Product.objects.filter(pk=product_id).update(sold_count=F("sold_count") + quantity)
+    market_services.product_sold_add(
+        quantities=list(order.lines.values_list("product_id", "quantity"))
+    )
     _tell(
         order,
         kind="order.completed",

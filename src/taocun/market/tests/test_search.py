@@ -1,11 +1,15 @@
 """Search through the public selector, on whichever database the suite runs on (SQLite's
 FTS5 trigram index, PostgreSQL's pg_trgm and character index)."""
 
+import importlib
+
 import pytest
+from django.db import connection
+from django.test import Client
 
 from taocun.core.errors import ValidationError
 from taocun.market import search, selectors, services
-from taocun.market.models import Category
+from taocun.market.models import Category, Product
 from taocun.market.tests import factories
 from taocun.regions.services import county_designate_poverty
 
@@ -85,8 +89,219 @@ def test_relevance_puts_name_matches_first(catalog):
     lizu = catalog["shops"][1]
     factories.product(lizu, name="蜂蜜柚子茶", category="processed", price_fen=3000)
     result = selectors.product_search(query="蜂蜜")
-    # Both names contain 蜂蜜; the one where it comes earlier ranks first.
+    # Both names start or end a word with 蜂蜜 and neither has sold: newest first.
     assert [p.name for p in result.items] == ["蜂蜜柚子茶", "农家土蜂蜜 500g"]
+    assert result.ranked_top is None and result.total == 2
+
+
+# --- best match: tiers, search rank, the bounded candidate set ------------------------------
+
+
+def sell(product, units: int) -> None:
+    """Units sold, written as the order service writes them (not through the market
+    services); the search rank follows at ``search_rank_refresh``."""
+    Product.objects.filter(pk=product.pk).update(sold_count=units)
+
+
+def best(query: str, **kwargs) -> list[str]:
+    return [p.name for p in selectors.product_search(query=query, **kwargs).items]
+
+
+@pytest.fixture
+def apple_village(tree):
+    """Products that all contain 苹果 somewhere: the shop's name has it."""
+    shop = factories.shop(tree.qianchang, name="苹果村果园")
+    names = [
+        ("苹果 5斤装", "apples"),  # a whole word of the name
+        ("新鲜苹果汁饮品", "processed"),  # inside the name
+        ("苹果干", "processed"),  # starts the name
+        ("砀山酥梨", "pears"),  # only the shop's name: a passing mention
+        ("烟台红富士苹果", "apples"),  # ends a word (what the product is)
+    ]
+    return {name: factories.product(shop, name=name, category=slug) for name, slug in names}
+
+
+def test_best_match_orders_by_where_the_term_stands_in_the_name(apple_village):
+    # Same rank for all (nothing sold): whole word, then start or end of a word (newest
+    # first), then inside the name, then the passing mention; creation order is not it.
+    assert best("苹果") == ["苹果 5斤装", "烟台红富士苹果", "苹果干", "新鲜苹果汁饮品", "砀山酥梨"]
+
+
+def test_every_term_counts_towards_the_tier(apple_village):
+    # 红富士 is in one name only: that product goes first although both contain 苹果.
+    assert best("苹果 红富士") == ["烟台红富士苹果"]
+    assert best("果园 苹果")[:2] == ["苹果 5斤装", "烟台红富士苹果"]
+
+
+def test_sales_order_a_tier_once_the_rank_is_refreshed(apple_village):
+    older = apple_village["苹果干"]
+    sell(older, 30)
+    # The stored rank is what orders: sales change it only when it is refreshed.
+    assert best("苹果")[1:3] == ["烟台红富士苹果", "苹果干"]
+    assert search.search_rank_refresh() == 1
+    assert search.search_rank_refresh() == 0
+    older.refresh_from_db()
+    assert older.search_rank == 4 * 4 + 1  # 30 sold: 2^4 - 1 <= 30 < 2^5 - 1; a short name
+    assert best("苹果")[1:3] == ["苹果干", "烟台红富士苹果"]
+    # Re-keyed, not duplicated: each product once, whatever the path.
+    assert sorted(best("苹果")) == sorted(apple_village)
+    assert sorted(best("苹果", sort="newest")) == sorted(apple_village)
+
+
+def test_the_services_that_count_sales_and_ratings_refresh_the_rank(apple_village):
+    """Completed orders (``product_sold_add``) and reviews (``product_rating_apply``) move
+    a product up at once: nothing is left for a periodic refresh."""
+    dried, juice = apple_village["苹果干"], apple_village["新鲜苹果汁饮品"]
+    services.product_sold_add(quantities=[(dried.pk, 20), (dried.pk, 10)])
+    services.product_rating_apply(product=juice, stars_delta=14, count_delta=3)
+    dried.refresh_from_db()
+    juice.refresh_from_db()
+    assert (dried.sold_count, dried.search_rank) == (30, 4 * 4 + 1)
+    assert (juice.rating_avg_centi, juice.search_rank) == (466, 2 + 1)
+    assert search.search_rank_refresh() == 0
+    assert best("苹果")[1:3] == ["苹果干", "烟台红富士苹果"]
+    assert sorted(best("苹果")) == sorted(apple_village)
+
+
+def test_the_search_rank_weighs_sales_then_ratings_then_a_short_name(apple_village):
+    juice, dried = apple_village["新鲜苹果汁饮品"], apple_village["苹果干"]
+    long_name = factories.product(juice.shop, name="苹果" * 11, category="apples")
+    Product.objects.filter(pk=juice.pk).update(rating_count=3, rating_avg_centi=450)
+    Product.objects.filter(pk=dried.pk).update(rating_count=2, rating_avg_centi=500)
+    sell(long_name, 1)
+    search.search_rank_refresh()
+    ranks = dict(Product.objects.values_list("name", "search_rank"))
+    assert ranks["新鲜苹果汁饮品"] == 2 + 1  # 4.5 stars over 3 ratings, a short name
+    assert ranks["苹果干"] == 1  # 2 ratings are too few to count
+    assert ranks["苹果" * 11] == 4  # one sale; 22 characters is not short
+    assert ranks["砀山酥梨"] == 1
+
+
+@pytest.fixture
+def honey_shelf(tree):
+    """Six products with 蜂蜜 in their names, best-ranked first by sales: the one whose name
+    is just 蜂蜜 (the best match) has sold least."""
+    shop = factories.shop(tree.lizu, name="李祖山货")
+    made = []
+    for units, name in [
+        (500, "土蜂蜜礼盒装"),  # inside the name
+        (200, "蜂蜜柚子茶"),  # starts a word
+        (100, "蜂蜜 500g"),  # a whole word
+        (50, "野生蜂蜜"),  # ends a word
+        (20, "百花蜂蜜膏"),  # inside
+        (0, "蜂蜜"),  # the whole name
+    ]:
+        price = 9900 if units == 500 else 3990
+        product = factories.product(shop, name=name, category="honey", price_fen=price)
+        sell(product, units)
+        made.append(product)
+    search.search_rank_refresh()
+    return made
+
+
+def test_best_match_ranks_only_the_best_ranked_candidates_and_says_so(honey_shelf, monkeypatch):
+    monkeypatch.setattr(selectors, "TOTAL_CAP", 4)
+    result = selectors.product_search(query="蜂蜜", page_size=2)
+    # The 4 best-ranked are ranked, by tier: the plain "蜂蜜" (sold least) is not among them.
+    assert [p.name for p in result.items] == ["蜂蜜 500g", "蜂蜜柚子茶"]
+    assert result.total == 4 and result.total_is_capped and result.ranked_top == 4
+    second = selectors.product_search(query="蜂蜜", page=2, page_size=2)
+    assert [p.name for p in second.items] == ["野生蜂蜜", "土蜂蜜礼盒装"]
+    assert not second.has_next
+    monkeypatch.setattr(selectors, "TOTAL_CAP", 6)
+    everything = selectors.product_search(query="蜂蜜", page_size=6)
+    # All ranked: two whole words (by rank), two word starts or ends, two inside.
+    assert [p.name for p in everything.items] == [
+        "蜂蜜 500g",
+        "蜂蜜",
+        "蜂蜜柚子茶",
+        "野生蜂蜜",
+        "土蜂蜜礼盒装",
+        "百花蜂蜜膏",
+    ]
+    assert everything.ranked_top is None and not everything.total_is_capped
+    assert len(best("蜂蜜", sort="newest", page_size=6)) == 6
+
+
+def test_pages_of_best_match_follow_one_order(honey_shelf, monkeypatch):
+    monkeypatch.setattr(selectors, "TOTAL_CAP", 6)
+    whole = best("蜂蜜", page_size=6)
+    pages = [selectors.product_search(query="蜂蜜", page=page, page_size=2) for page in (1, 2, 3)]
+    assert [p.name for result in pages for p in result.items] == whole
+    assert [result.has_next for result in pages] == [True, True, False]
+    assert len(set(whole)) == 6
+
+
+@pytest.mark.parametrize(
+    ("settings_", "path"),
+    [
+        ({}, {"sqlite": "index", "postgresql": "probe"}),
+        # PostgreSQL: a probe too short to see every product, then the walk of the rank
+        # index, or (when the walk would be too long) every match through the GIN indexes.
+        ({"RELEVANCE_PROBE": 2}, {"sqlite": "index", "postgresql": "walk"}),
+        ({"RELEVANCE_PROBE": 2, "RELEVANCE_WALK_MAX": 0}, {"postgresql": "matches"}),
+        # SQLite: 1- and 2-character terms too common for the index are checked row by row.
+        ({"VOCAB_EXPANSION_MAX": 0}, {"sqlite": "scan"}),
+    ],
+)
+def test_every_way_to_the_candidates_gives_the_same_answer(
+    honey_shelf, apple_village, monkeypatch, settings_, path
+):
+    if connection.vendor not in path:
+        pytest.skip(f"not a path of {connection.vendor}")
+    monkeypatch.setattr(selectors, "TOTAL_CAP", 4)
+    for name, value in settings_.items():
+        monkeypatch.setattr(search, name, value)
+    honey = ["蜂蜜 500g", "蜂蜜柚子茶", "野生蜂蜜", "土蜂蜜礼盒装"]
+    for query, names in [
+        ("蜂蜜", honey),
+        ("蜂", ["蜂蜜柚子茶", "蜂蜜 500g", "土蜂蜜礼盒装", "野生蜂蜜"]),
+    ]:
+        result = selectors.product_search(query=query, page_size=4)
+        assert [p.name for p in result.items] == names, query
+        assert result.search_path == path[connection.vendor], query
+    assert best("蜂蜜 500g", page_size=4) == ["蜂蜜 500g"]
+    # The 5 apple products have the same rank: the 4 newest are ranked.
+    assert best("苹", page_size=4) == ["苹果干", "烟台红富士苹果", "新鲜苹果汁饮品", "砀山酥梨"]
+    # With a filter, the candidates are the best-ranked matches that pass it.
+    result = selectors.product_search(query="蜂蜜", price_max_fen=5000, page_size=4)
+    assert [p.name for p in result.items] == ["蜂蜜 500g", "蜂蜜柚子茶", "野生蜂蜜", "百花蜂蜜膏"]
+    assert result.ranked_top == 4
+
+
+def test_the_migration_computes_the_rank_as_search_does(apple_village, honey_shelf):
+    migration = importlib.import_module("taocun.market.migrations.0005_product_search_rank_fill")
+    Product.objects.filter(pk=honey_shelf[0].pk).update(rating_count=5, rating_avg_centi=420)
+    Product.objects.filter(pk=honey_shelf[1].pk).update(sold_count=40_000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, {migration.RANK_SQL} FROM market_product ORDER BY id")
+        by_migration = cursor.fetchall()
+    by_search = list(
+        Product.objects.order_by("id").values_list("id", search.search_rank_expression())
+    )
+    assert by_migration == by_search
+    assert {rank for _id, rank in by_search} >= {4 * 15 + 1, 4 * 8 + 1 + 1}
+
+
+def test_the_page_and_the_api_say_when_best_match_ranked_only_the_top(honey_shelf, monkeypatch):
+    monkeypatch.setattr(selectors, "TOTAL_CAP", 4)
+    body = Client().get("/api/v1/market/products", {"q": "蜂蜜", "page_size": 2}).json()
+    assert body["ranked_top"] == 4 and body["total_is_capped"]
+    newest = (
+        Client()
+        .get("/api/v1/market/products", {"q": "蜂蜜", "sort": "newest", "page_size": 2})
+        .json()
+    )
+    assert newest["ranked_top"] is None
+    # The page shows 20 a page, so its cap is at least that.
+    for number in range(15):
+        factories.product(honey_shelf[0].shop, name=f"蜂蜜{number}号", category="honey")
+    monkeypatch.setattr(selectors, "TOTAL_CAP", 20)
+    english = Client(headers={"accept-language": "en"})
+    html = english.get("/market/search/", {"q": "蜂蜜"}).content.decode()
+    assert "Best match ranks the 20 best-selling, best-rated matches" in html
+    html = english.get("/market/search/", {"q": "蜂蜜", "sort": "newest"}).content.decode()
+    assert "Best match ranks" not in html
 
 
 def test_a_renamed_product_is_found_by_its_new_name_only(catalog):

@@ -7,6 +7,7 @@ from django.utils import timezone, translation
 
 from taocun.core.errors import Conflict, NotFound, ValidationError
 from taocun.core.models import AuditEntry
+from taocun.market import search as market_search
 from taocun.market import services as market_services
 from taocun.market.models import Category, Variant
 from taocun.market.tests import factories as market
@@ -315,7 +316,9 @@ def test_the_whole_way_to_completion_posts_the_sale(paid_order, keeper, buyer, t
     ledger_shop = SalesShop.objects.get(platform="taocun", shop_id=f"market-{order.shop_id}")
     assert ledger_shop.village_id == tree.qianchang.code
     assert ledger_shop.household_id == order.shop.household_id
-    assert order.lines.get().product.sold_count == 2
+    product = order.lines.get().product
+    assert product.sold_count == 2 and product.search_rank >= 4  # 2 sold: one doubling
+    assert market_search.search_rank_refresh(product_ids=[product.pk]) == 0  # already current
     assert payment_selectors.ledger_check() == []
 
 
