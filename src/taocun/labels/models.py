@@ -58,13 +58,23 @@ class Evaluation(TimeStampedModel):
 
 
 class VillageResult(models.Model):
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="villages")
+    """One village of an evaluation: every village is stored (666,655 rows per national
+    evaluation), so each index here is paid for on every stored evaluation. Only three:
+    ``(evaluation, village)`` (unique; also every lookup by evaluation), ``village`` (a
+    village's history, ``taocun labels explain``) and ``labels_village_list`` (the lists in
+    their order). On PostgreSQL two more, created by migration 0002 only there, serve the
+    lists filtered by county, province or township (SQLite's planner reads those from
+    ``labels_village_list``)."""
+
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="villages", db_index=False
+    )
     village = models.ForeignKey(
         "regions.Division", on_delete=models.PROTECT, related_name="+", db_column="village_code"
     )
     name = models.CharField(_("name"), max_length=100)
-    township_code = models.CharField(_("township code"), max_length=12, db_index=True)
-    county_code = models.CharField(_("county code"), max_length=12, db_index=True)
+    township_code = models.CharField(_("township code"), max_length=12)
+    county_code = models.CharField(_("county code"), max_length=12)
     sales_fen = models.BigIntegerField(_("counted sales (fen)"), default=0)
     all_sales_fen = models.BigIntegerField(_("sales on all platforms (fen)"), default=0)
     sales_by_platform = models.JSONField(_("sales by platform (fen)"), default=dict)
@@ -78,12 +88,20 @@ class VillageResult(models.Model):
     eligibility_note = models.CharField(_("eligibility"), max_length=200, blank=True)
     # [{"key": "sales", "passed": true|false|null, "value": …, "threshold": …, "gap": …}, …]
     criteria = models.JSONField(_("criteria"), default=list)
-    labeled = models.BooleanField(_("labelled"), default=False, db_index=True)
+    labeled = models.BooleanField(_("labelled"), default=False)
 
     class Meta:
         ordering = ["evaluation_id", "village_id"]
         constraints = [
             models.UniqueConstraint(fields=["evaluation", "village"], name="labels_village_once"),
+        ]
+        indexes = [
+            # The order of the village lists (selectors.village_results): a page is read
+            # from the index without sorting the evaluation's villages.
+            models.Index(
+                fields=["evaluation", "-labeled", "-sales_fen", "village"],
+                name="labels_village_list",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -91,7 +109,10 @@ class VillageResult(models.Model):
 
 
 class TownResult(models.Model):
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="towns")
+    # No index of its own on evaluation: the unique (evaluation, township) leads with it.
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="towns", db_index=False
+    )
     township = models.ForeignKey(
         "regions.Division", on_delete=models.PROTECT, related_name="+", db_column="township_code"
     )
@@ -114,8 +135,9 @@ class TownResult(models.Model):
 
 
 class ClusterResult(models.Model):
+    # No index of its own on evaluation: the unique (evaluation, cluster_id) leads with it.
     evaluation = models.ForeignKey(
-        Evaluation, on_delete=models.CASCADE, related_name="clusters_set"
+        Evaluation, on_delete=models.CASCADE, related_name="clusters_set", db_index=False
     )
     cluster_id = models.PositiveIntegerField(_("cluster"))
     villages = models.PositiveIntegerField(_("villages"))

@@ -15,16 +15,17 @@ import itertools
 import json
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
 
-from django.db import connection, transaction
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taocun.core.errors import ApplicationError, Conflict, NotFound, ValidationError
 from taocun.core.services import audit_record
 from taocun.labels.evaluating import EvaluationOutcome, Progress, evaluation_compute
-from taocun.labels.explaining import criteria_json_column, share_text
+from taocun.labels.explaining import MICRO, criteria_json_column
 from taocun.labels.models import (
     ClusterResult,
     Evaluation,
@@ -37,10 +38,12 @@ from taocun.labels.sources import source_opened
 
 logger = logging.getLogger(__name__)
 
-STORE_BATCH = 2000
+# Villages written per batch: progress is reported between batches, and only one batch is
+# held as Python objects at a time.
+STORE_BATCH = 50_000
 # VillageResult.household_share is a decimal(9, 6): shares from 1000 up are data errors
-# (a thousand shops per household) and are kept in the criteria only.
-MAX_STORED_SHARE = Decimal("999.999999")
+# (a thousand shops per household) and are kept in the criteria only. In millionths.
+MAX_STORED_MICRO = 999_999_999
 
 
 @dataclass
@@ -114,82 +117,145 @@ def evaluation_fail(*, evaluation: Evaluation, error: BaseException | str) -> No
     )
 
 
-def _village_columns(outcome: EvaluationOutcome) -> dict[str, list]:
-    """The ``VillageResult`` columns of every village, built a column at a time (Arrow
-    compute for the criteria JSON): 666,655 villages in a few seconds, where model
-    instances and per-row dictionaries would take half a minute."""
-    villages, rules = outcome.villages, outcome.rules
-
-    def values(name: str) -> list:
-        return villages.column(name).to_pylist()
-
-    codes = values("code")
+def _village_columns(
+    villages: pa.Table, *, rules: RuleSet, platform_texts: dict[str, str]
+) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """The ``VillageResult`` columns of some villages, built a column at a time with Arrow
+    compute (the criteria JSON too): no Python object per village until the rows are
+    written."""
+    column = villages.column
     by_households = rules.household_share_basis == "households_with_shop"
-    numerators = values("households_with_shop" if by_households else "active_shops")
-    households = values("households")
-    shares = [
-        _share(numerator, count) if count else None
-        for numerator, count in zip(numerators, households, strict=True)
-    ]
-    platform_sales = outcome.platform_sales
+    codes = column("code")
     return {
-        "evaluation": None,  # filled in by the caller
         "village": codes,
-        "name": [name[:100] for name in values("name")],
-        "township_code": [code or "" for code in values("township_code")],
-        "county_code": [code or "" for code in values("county_code")],
-        "sales_fen": values("sales_fen"),
-        "all_sales_fen": values("all_sales_fen"),
-        "sales_by_platform": [
-            json.dumps(platform_sales[code], ensure_ascii=False) if code in platform_sales else "{}"
-            for code in codes
-        ],
-        "main_platform": [platform or "" for platform in values("main_platform")],
-        "active_shops": values("active_shops"),
-        "households": households,
-        "household_share": shares,
-        "eligible": values("eligible"),
-        "eligibility_note": [reason or "" for reason in values("eligibility_reason")],
-        "criteria": criteria_json_column(villages, rules).to_pylist(),
-        "labeled": values("labeled"),
+        "name": pc.utf8_slice_codeunits(column("name"), 0, 100),
+        "township_code": pc.fill_null(column("township_code"), ""),
+        "county_code": pc.fill_null(column("county_code"), ""),
+        "sales_fen": column("sales_fen"),
+        "all_sales_fen": column("all_sales_fen"),
+        "sales_by_platform": pa.array(
+            [platform_texts.get(code, "{}") for code in codes.to_pylist()], pa.string()
+        ),
+        "main_platform": pc.fill_null(column("main_platform"), ""),
+        "active_shops": column("active_shops"),
+        "households": column("households"),
+        "household_share": _share_column(
+            column("households_with_shop" if by_households else "active_shops"),
+            column("households"),
+        ),
+        "eligible": column("eligible"),
+        "eligibility_note": pc.fill_null(column("eligibility_reason"), ""),
+        "criteria": criteria_json_column(villages, rules),
+        "labeled": column("labeled"),
     }
 
 
-def _share(numerator: int, households: int) -> Decimal | None:
-    share = Decimal(share_text(numerator, households))
-    return share if share <= MAX_STORED_SHARE else None
+def _share_column(numerators: pa.ChunkedArray, households: pa.ChunkedArray) -> pa.ChunkedArray:
+    """:func:`~taocun.labels.explaining.share_text` of every village at once (the same
+    integer arithmetic, rounded half up, at most 6 decimals, no trailing zeros); null when
+    the households are unknown or 0, or when the share is above ``MAX_STORED_MICRO``."""
+    known = pc.fill_null(pc.greater(households, 0), False)
+    denominators = pc.if_else(known, households, 1)
+    micro = pc.divide(
+        pc.add(pc.multiply(numerators, 2 * MICRO), denominators), pc.multiply(denominators, 2)
+    )
+    whole = pc.cast(pc.divide(micro, MICRO), pa.string())
+    fraction = pc.subtract(micro, pc.multiply(pc.divide(micro, MICRO), MICRO))
+    decimals = pc.utf8_rtrim(
+        pc.utf8_lpad(pc.cast(fraction, pa.string()), width=6, padding="0"), characters="0"
+    )
+    text = pc.if_else(
+        pc.equal(fraction, 0), whole, pc.binary_join_element_wise(whole, decimals, ".")
+    )
+    stored = pc.and_(known, pc.less_equal(micro, MAX_STORED_MICRO))
+    return pc.if_else(stored, text, pa.scalar(None, pa.string()))
+
+
+def _town_columns(towns: pa.Table) -> dict[str, pa.Array | pa.ChunkedArray]:
+    column = towns.column
+    return {
+        "township": column("code"),
+        "name": pc.utf8_slice_codeunits(column("name"), 0, 100),
+        "county_code": pc.fill_null(column("county_code"), ""),
+        "labeled_villages": column("labeled_villages"),
+        "sales_fen": column("sales_fen"),
+        "active_shops": column("active_shops"),
+        "labeled": column("labeled"),
+        "basis": column("basis"),
+    }
+
+
+def _rows_insert(
+    cursor,
+    *,
+    model: type[models.Model],
+    evaluation: Evaluation,
+    columns: dict[str, pa.Array | pa.ChunkedArray],
+) -> None:
+    """Insert rows of ``model`` given column by column, with the evaluation's id, inside
+    the caller's transaction: ``COPY`` of text built by Arrow on PostgreSQL (no Python
+    object per value), ``executemany`` of tuples zipped from the columns on SQLite."""
+    if not len(next(iter(columns.values()))):
+        return
+    fields = [model._meta.get_field(name) for name in ["evaluation", *columns]]
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            copy.write(_copy_text(str(evaluation.pk), columns.values()))
+        return
+    marks = ", ".join(["%s"] * len(fields))
+    values = [column.to_pylist() for column in columns.values()]
+    cursor.executemany(
+        f"INSERT INTO {table} ({names}) VALUES ({marks})",
+        zip(itertools.repeat(evaluation.pk), *values),
+    )
+
+
+def _copy_text(first: str, columns) -> memoryview:
+    """Rows in ``COPY``'s text format: tab-separated, a line each, ``\\N`` for null,
+    backslash, tab, newline and carriage return escaped; ``first`` is the first field of
+    every row."""
+    fields = [first, *(_copy_field(column) for column in columns)]
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, "\t"), "", "\n")
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    _validity, offsets, data = lines.buffers()
+    bounds = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, offsets], offset=lines.offset)
+    return memoryview(data)[bounds[0].as_py() : bounds[len(lines)].as_py()]
+
+
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_field(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_boolean(column.type):
+        text = pc.if_else(column, "t", "f")
+    elif pa.types.is_string(column.type):
+        text = column
+        # One scan to see whether any escaping is needed (the criteria JSON seldom needs it)
+        # before a pass per character.
+        if pc.any(pc.match_substring_regex(text, r"[\\\t\n\r]")).as_py():
+            for plain, escaped in _COPY_ESCAPES:
+                text = pc.replace_substring(text, plain, escaped)
+    else:
+        text = pc.cast(column, pa.string())
+    return pc.fill_null(text, "\\N")
 
 
 def _insert_villages(*, evaluation: Evaluation, outcome: EvaluationOutcome, report) -> None:
-    """Insert the village results with plain SQL (COPY on PostgreSQL, batched
-    ``executemany`` on SQLite), inside the caller's transaction."""
-    columns = _village_columns(outcome)
-    total = outcome.villages.num_rows
-    columns["evaluation"] = [evaluation.pk] * total
-    fields = [VillageResult._meta.get_field(name) for name in columns]
-    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    table = connection.ops.quote_name(VillageResult._meta.db_table)
-    rows = zip(*columns.values(), strict=True)
+    """Insert the village results by batches of ``STORE_BATCH`` villages (the memory of
+    one batch at a time), inside the caller's transaction."""
+    villages, total = outcome.villages, outcome.villages.num_rows
+    platform_texts = {
+        code: json.dumps(amounts, ensure_ascii=False)
+        for code, amounts in outcome.platform_sales.items()
+    }
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for index, row in enumerate(rows, start=1):
-                    copy.write_row(row)
-                    if index % STORE_BATCH == 0:
-                        report(int(80 * index / total), "villages")
-            return
-        marks = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-        done = 0
-        while batch := list(itertools.islice(rows, STORE_BATCH)):
-            cursor.executemany(sql, [_sqlite_row(row) for row in batch])
-            done += len(batch)
-            report(int(80 * done / max(1, total)), "villages")
-
-
-def _sqlite_row(row: tuple) -> tuple:
-    # Decimals as text, as Django's SQLite backend stores them.
-    return tuple(str(value) if isinstance(value, Decimal) else value for value in row)
+        for start in range(0, total, STORE_BATCH):
+            batch = villages.slice(start, STORE_BATCH)
+            columns = _village_columns(batch, rules=outcome.rules, platform_texts=platform_texts)
+            _rows_insert(cursor, model=VillageResult, evaluation=evaluation, columns=columns)
+            report(int(80 * (start + batch.num_rows) / total), "villages")
 
 
 def evaluation_store(
@@ -204,23 +270,13 @@ def evaluation_store(
     with transaction.atomic():
         _insert_villages(evaluation=evaluation, outcome=outcome, report=report)
         report(80, "towns")
-        TownResult.objects.bulk_create(
-            [
-                TownResult(
-                    evaluation=evaluation,
-                    township_id=row["code"],
-                    name=row["name"][:100],
-                    county_code=row["county_code"] or "",
-                    labeled_villages=row["labeled_villages"],
-                    sales_fen=row["sales_fen"],
-                    active_shops=row["active_shops"],
-                    labeled=row["labeled"],
-                    basis=row["basis"],
-                )
-                for row in outcome.town_rows()
-            ],
-            batch_size=STORE_BATCH,
-        )
+        with connection.cursor() as cursor:
+            _rows_insert(
+                cursor,
+                model=TownResult,
+                evaluation=evaluation,
+                columns=_town_columns(outcome.towns),
+            )
         report(90, "clusters")
         ClusterResult.objects.bulk_create(
             [

@@ -8,8 +8,14 @@ from django.utils import translation
 
 from taocun.core.errors import Conflict, NotFound, ValidationError
 from taocun.core.models import AuditEntry
+from taocun.labels import services
 from taocun.labels.comparing import evaluations_compare
-from taocun.labels.explaining import gap_sentence, village_explain
+from taocun.labels.explaining import (
+    gap_sentence,
+    share_text,
+    village_criteria_list,
+    village_explain,
+)
 from taocun.labels.models import (
     ClusterResult,
     Evaluation,
@@ -21,6 +27,7 @@ from taocun.labels.services import evaluation_execute, evaluation_request, evalu
 from taocun.labels.tasks import evaluation_run_task
 from taocun.labels.tests import scenario as world
 from taocun.labels.tests.conftest import rules_named
+from taocun.regions.models import Division
 from taocun.sales.models import Shop, ShopMove
 
 
@@ -78,6 +85,88 @@ def test_an_evaluation_is_stored_with_every_result(platform):
     assert clusters[2].village_codes == ["330782005201", "330782005202", "330782005203"]
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"labels.evaluation_request", "labels.evaluation_store"} <= actions
+
+
+@pytest.mark.parametrize("rules", ["tiny-2019", "tiny-seed"])
+def test_every_village_and_town_is_stored_as_the_engine_computed_it(platform, monkeypatch, rules):
+    """The results are written column by column and by batches (5 villages a batch here, so
+    28 villages take 6): every stored village and town equals the engine's row. tiny-seed
+    counts households with a shop for the share, tiny-2019 active shops."""
+    monkeypatch.setattr(services, "STORE_BATCH", 5)
+    notes = []
+    done = evaluation_run(
+        actor=None,
+        rules=rules_named(rules),
+        store_progress=lambda percent, note: notes.append(note),
+    )
+    outcome, rule_set = done.outcome, rules_named(rules)
+    assert notes.count("villages") == 6
+
+    stored = {r.village_id: r for r in VillageResult.objects.filter(evaluation=done.evaluation)}
+    expected = {row["code"]: row for row in outcome.village_rows()}
+    assert len(stored) == len(expected) == 28
+    numerator = (
+        "households_with_shop"
+        if rule_set.household_share_basis == "households_with_shop"
+        else "active_shops"
+    )
+    shares = set()
+    for code, row in expected.items():
+        result = stored[code]
+        assert (result.name, result.township_code, result.county_code) == (
+            row["name"],
+            row["township_code"],
+            row["county_code"],
+        )
+        assert (result.sales_fen, result.all_sales_fen, result.active_shops) == (
+            row["sales_fen"],
+            row["all_sales_fen"],
+            row["active_shops"],
+        )
+        assert result.sales_by_platform == outcome.platform_sales.get(code, {})
+        assert result.main_platform == (row["main_platform"] or "")
+        assert result.households == row["households"]
+        share = share_text(row[numerator], row["households"]) if row["households"] else None
+        assert result.household_share == (Decimal(share) if share else None)
+        shares.add(result.household_share)
+        assert (result.eligible, result.eligibility_note) == (
+            row["eligible"],
+            row["eligibility_reason"] or "",
+        )
+        assert result.criteria == village_criteria_list(row, rule_set)
+        assert result.labeled == row["labeled"]
+    assert None in shares and len(shares) > 3  # unknown, 0 and fractions
+
+    towns = {t.township_id: t for t in TownResult.objects.filter(evaluation=done.evaluation)}
+    assert len(towns) == outcome.towns.num_rows > 0
+    for row in outcome.town_rows():
+        town = towns[row["code"]]
+        assert (town.name, town.county_code, town.labeled_villages, town.sales_fen) == (
+            row["name"],
+            row["county_code"],
+            row["labeled_villages"],
+            row["sales_fen"],
+        )
+        assert (town.active_shops, town.labeled, town.basis) == (
+            row["active_shops"],
+            row["labeled"],
+            row["basis"],
+        )
+
+
+def test_names_are_stored_exactly_whatever_characters_they_hold(platform):
+    """Tabs, newlines, backslashes and quotes survive the bulk writes (PostgreSQL's COPY
+    escapes them), up to the column's 100 characters."""
+    odd = 'Tab\there, back\\slash \\N, "quoted"\nnew line\r 村'
+    odd += "长" * (100 - len(odd))
+    Division.objects.filter(code="330782001203").update(name=odd)
+    Division.objects.filter(code="330782002000").update(name="镇\t\\N")
+    evaluation = run()
+    village = VillageResult.objects.get(evaluation=evaluation, village_id="330782001203")
+    assert village.name == odd and len(odd) == 100
+    assert village.labeled and village.household_share == Decimal("0.1")
+    town = TownResult.objects.get(evaluation=evaluation, township_id="330782002000")
+    assert town.name == "镇\t\\N" and town.labeled_villages == 8
 
 
 def test_a_failure_midway_stores_nothing_and_marks_the_evaluation_failed(platform):
@@ -142,7 +231,7 @@ def world_rules(name):
 def test_a_changed_rule_set_fails_the_queued_evaluation(platform):
     evaluation = evaluation_request(actor=None, rules="aliresearch-2019")
     Evaluation.objects.filter(pk=evaluation.pk).update(rule_set_digest="0" * 64)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict), translation.override("en"):  # the error is stored in words
         evaluation_execute(evaluation_id=evaluation.pk)
     evaluation.refresh_from_db()
     assert evaluation.status == EvaluationStatus.FAILED and "changed" in evaluation.error
