@@ -144,5 +144,9 @@ def test_navigation_shows_cart_orders_and_the_desk(client_for, keeper, buyer):
         nav = re.search(r'<nav class="nav".*?</nav>', html, re.S).group(0)
         return re.findall(r">([^<>]+)</a>", nav)
 
-    assert {"Cart", "My orders"} <= set(labels(buyer)) and "Orders to fill" not in labels(buyer)
+    assert {"Cart", "My orders", "Address book"} <= set(labels(buyer))
+    assert "Orders to fill" not in labels(buyer)
     assert "Orders to fill" in labels(keeper)
+    # The address book's pages mark their entry as the current one.
+    html = english(client_for(buyer)).get("/orders/addresses/").content.decode()
+    assert re.search(r'aria-current="page">Address book<', html)
