@@ -134,6 +134,14 @@ def address_update(request: HttpRequest, address_id: int, body: AddressIn):
     return services.address_update(buyer=request.auth, address=address, **body.dict())
 
 
+@router.post(
+    "/addresses/{address_id}/default", response=AddressOut, summary="Make an address the default"
+)
+def address_set_default(request: HttpRequest, address_id: int):
+    address = selectors.address_get(buyer=request.auth, address_id=address_id)
+    return services.address_set_default(buyer=request.auth, address=address)
+
+
 @router.delete("/addresses/{address_id}", response={204: None}, summary="Delete an address")
 def address_delete(request: HttpRequest, address_id: int) -> Status:
     address = selectors.address_get(buyer=request.auth, address_id=address_id)

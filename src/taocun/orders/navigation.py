@@ -1,6 +1,6 @@
 """The orders' entries in the site navigation: the cart for everyone, "My orders" and the
-address book for people logged in, the order desk for sellers and the parcels of their villages for station
-agents."""
+address book for people logged in, the order desk for sellers and the parcels of their
+villages for station agents."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _

@@ -313,6 +313,23 @@ def address_update(*, buyer: Any, address: Address, is_default: bool = False, **
 
 
 @transaction.atomic
+def address_set_default(*, buyer: Any, address: Address) -> Address:
+    """Make ``address`` the buyer's default (the one checkout offers first); nothing else
+    of it changes. Already the default: nothing is written."""
+    if address.buyer_id != buyer.pk:
+        raise NotFound(_("There is no address %(id)s.") % {"id": address.pk}, field="address")
+    if address.is_default:
+        return address
+    Address.objects.filter(buyer=buyer, is_default=True).update(is_default=False)
+    address.is_default = True
+    address.save(update_fields=["is_default", "updated_at"])
+    audit_record(
+        actor=buyer, action="orders.address_set_default", obj=address, after={"is_default": True}
+    )
+    return address
+
+
+@transaction.atomic
 def address_delete(*, buyer: Any, address: Address) -> None:
     """Placed orders keep their own copy of the address, so deleting is safe."""
     if address.buyer_id != buyer.pk:

@@ -409,12 +409,9 @@ def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def address_default(request: HttpRequest, address_id: int) -> HttpResponse:
-    """Make an address the default: the address as it is, saved with ``is_default``."""
+    """Make an address the default."""
     address = selectors.address_get(buyer=request.user, address_id=address_id)
-    if not address.is_default:
-        services.address_update(
-            buyer=request.user, address=address, is_default=True, **_address_initial(address)
-        )
+    services.address_set_default(buyer=request.user, address=address)
     messages.success(request, _("This is now your default address."))
     return redirect("orders:addresses")
 

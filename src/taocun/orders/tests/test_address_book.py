@@ -172,6 +172,15 @@ def test_make_another_address_the_default(book, client_for):
     assert buyer.addresses.filter(is_default=True).count() == 1
     assert (work.recipient, work.phone, work.detail) == ("王芳", "+8613900139000", "工人路 8 号")
     assert client.get(f"/orders/addresses/{work.pk}/default/").status_code == 405
+    # One audit entry that says what changed, not an edit of the whole address.
+    entries = AuditEntry.objects.filter(object_id=str(work.pk), action__startswith="orders.")
+    assert list(entries.order_by("id").values_list("action", flat=True)) == [
+        "orders.address_create",
+        "orders.address_set_default",
+    ]
+    # Again: already the default, nothing is written.
+    client.post(f"/orders/addresses/{work.pk}/default/")
+    assert entries.count() == 2
 
 
 def test_delete_asks_first_then_deletes(book, client_for):

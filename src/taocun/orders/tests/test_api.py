@@ -56,6 +56,12 @@ def test_addresses(client_for, buyer):
     assert len(call(client, "get", "/addresses").json()) == 2
     other = client_for(factories.buyer())
     assert call(other, "delete", f"/addresses/{response.json()['id']}").status_code == 404
+    # The new address becomes the default; the first one is not any more.
+    assert call(other, "post", f"/addresses/{response.json()['id']}/default").status_code == 404
+    made = call(client, "post", f"/addresses/{response.json()['id']}/default")
+    assert made.status_code == 200 and made.json()["is_default"]
+    defaults = [a["id"] for a in call(client, "get", "/addresses").json() if a["is_default"]]
+    assert defaults == [response.json()["id"]]
 
 
 def test_checkout_with_an_idempotency_key(client_for, buyer, variant):
