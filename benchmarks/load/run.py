@@ -14,8 +14,8 @@ Steps, each in its own process:
    and program-staff accounts; then the bulk of the catalog, ``--products`` products in
    ``--shops`` verified shops, copied in with the same generator as ``catalog_search.py``
    (names from ~160 real product words, places and pack sizes, search text built as the
-   services build it), 5 % of them certified and most with a photo row; search ranks
-   computed; VACUUM ANALYZE.
+   services build it, with their search ranks), 5 % of them certified and most with a photo
+   row; VACUUM ANALYZE.
    ``--reuse`` skips this when the database is already there.
 2. **serve**: ``taocun collectstatic``, then gunicorn on 127.0.0.1 with ``--workers`` sync
    workers, ``DEBUG=0``, an explicit ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and one
@@ -219,7 +219,7 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
         "id, created_at, updated_at, shop_id, category_id, category_root_id, name, description, "
         "origin_village_id, origin_county_id, province_code, harvest_months, status, "
         "is_listed, price_min_fen, price_max_fen, in_stock, search_text, sold_count, "
-        "rating_sum, rating_count, rating_avg_centi"
+        "rating_sum, rating_count, rating_avg_centi, search_rank"
     )
     variant_columns = (
         "id, created_at, updated_at, product_id, label, sku, unit, weight_g, price_fen, "
@@ -242,6 +242,7 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
             sold = int(rng.paretovariate(1.5)) - 1
             ratings = rng.randint(0, 20)
             stars = ratings * rng.randint(3, 5)
+            average = stars * 100 // ratings if ratings else 0
             kind = rng.choice(Certification.values) if rng.random() < CERTIFIED_SHARE else None
             text = search.normalize_text(
                 " ".join(
@@ -278,7 +279,10 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
                 sold,
                 stars,
                 ratings,
-                stars * 100 // ratings if ratings else 0,
+                average,
+                catalog.search_rank_of(
+                    sold=sold, ratings=ratings, rating_avg_centi=average, name=name
+                ),
             )
             variant_id = first_variant + product_id - first_id
             variant = (
@@ -332,7 +336,8 @@ def prepare(products_total: int, shops_total: int, service_shops: int, workdir: 
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
-    # The copied rows have no search rank yet: compute them all ("best match" walks them).
+    # The ranks were copied in as the database computes them: this only checks them (a
+    # mismatch would be recomputed) and writes nothing else on PostgreSQL.
     search.search_index_rebuild()
     with connection.cursor() as cursor:
         # VACUUM too, so that the rank index is read without the table (the visibility map).
