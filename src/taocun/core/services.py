@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import models
 
+from taocun.core.audit import audit_actor
 from taocun.core.models import AuditEntry
 
 
@@ -26,14 +27,10 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    if user is not None:
-        label = str(getattr(user, "phone", "") or user.pk)
-    else:
-        label = str(actor) if isinstance(actor, str) else "system"
+    user, label = audit_actor(actor)
     return AuditEntry.objects.create(
         actor=user,
-        actor_label=label[:100],
+        actor_label=label,
         action=action,
         object_type=object_type,
         object_id=str(object_id),

@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
 
+from taocun.core.bulk import bulk_insert
 from taocun.core.errors import NotFound, ValidationError
 from taocun.core.services import audit_record
 from taocun.notifications import selectors
@@ -266,7 +267,7 @@ def notify_many(*, drafts: Sequence[NotificationDraft]) -> list[Notification]:
             for notification in created
             for channel, address in _channels_for(user=notification.user, group=notification.group)
         ]
-        _insert(Delivery, deliveries)
+        bulk_insert(Delivery, deliveries)
     if deliveries:
         transaction.on_commit(
             partial(_deliveries_dispatch, delivery_ids=[d.pk for d in deliveries]), robust=True
@@ -335,11 +336,11 @@ def _notifications_insert(
     stored a twin in the meantime (the unique dedupe constraint refuses the insert), store
     them one at a time instead, and answer each refused one with its twin in ``results``."""
     if not any(n.dedupe_key for n in new):
-        _insert(Notification, new)
+        bulk_insert(Notification, new)
         return new
     try:
         with transaction.atomic():  # a savepoint: the caller's transaction goes on
-            _insert(Notification, new)
+            bulk_insert(Notification, new)
         return new
     except IntegrityError:
         for notification in new:
@@ -358,18 +359,6 @@ def _notifications_insert(
             )
             results[:] = [twin if r is notification else r for r in results]
     return created
-
-
-def _insert(model: type[Notification] | type[Delivery], rows: list) -> None:
-    """One INSERT for all rows, their ids set (every supported database returns them;
-    row by row where the database cannot)."""
-    if not rows:
-        return
-    if connection.features.can_return_rows_from_bulk_insert:
-        model.objects.bulk_create(rows)
-        return
-    for row in rows:
-        row.save(force_insert=True)
 
 
 def _channels_for(*, user: Any, group: str) -> list[tuple[str, str]]:

@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taocun.accounts.phones import normalize_phone
 from taocun.core.audit import audit_records
+from taocun.core.bulk import bulk_insert
 from taocun.core.errors import ApplicationError, Conflict, NotFound, ValidationError
 from taocun.core.money import Money
 from taocun.core.services import audit_record
@@ -605,11 +606,7 @@ def _checkout_create(
         )
     _stock_take(checkout, lines=lines, variants=variants, actor=buyer)
     orders, order_lines = _orders_build(checkout, lines=lines, variants=variants, buyer=buyer)
-    if connection.features.can_return_rows_from_bulk_insert:
-        Order.objects.bulk_create(orders)
-    else:  # SQLite before 3.35 does not return the ids of a bulk insert
-        for order in orders:
-            order.save()
+    bulk_insert(Order, orders)
     for order, line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(line for _order, line in order_lines)

@@ -9,22 +9,16 @@ import pytest
 
 from taocun.labels.tests.factories import stored_evaluation
 from taocun.regions.tests.factories import small_tree
-from taocun.web.tests.test_browser import PHONE, SCREENSHOT_DIR, browser  # noqa: F401
+from taocun.web.tests.test_browser import PHONE, SCREENSHOT_DIR, browser, page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def page(browser, live_server):  # noqa: F811
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.base_url = live_server.url
-    yield page
-    context.close()
+# The shared ``page`` fixture waits 10 s for an element; these pages were given 15 s.
+BROWSER_TIMEOUT_MS = 15_000
 
 
-def test_the_map_draws_offline_with_every_request_to_our_server(page):
+def test_the_map_draws_offline_with_every_request_to_our_server(page):  # noqa: F811
     tree = small_tree()
     tree.caoxian.lat, tree.caoxian.lon = 34.82, 115.54
     tree.caoxian.save(update_fields=["lat", "lon"])

@@ -17,7 +17,7 @@ from taocun.orders import services
 from taocun.orders.models import OrderEvent
 from taocun.orders.models import OrderStatus as S
 from taocun.orders.tests import factories
-from taocun.web.tests.test_browser import PHONE, SCREENSHOT_DIR, browser  # noqa: F401
+from taocun.web.tests.test_browser import PHONE, SCREENSHOT_DIR, browser, page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,17 +32,11 @@ def _shipped(village, *, shop_name: str, tracking: str, buyer, run_on_commit):
     return services.order_ship(order=order, actor=keeper, carrier="中通", tracking_number=tracking)
 
 
-@pytest.fixture
-def page(browser, live_server):  # noqa: F811
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.base_url = live_server.url
-    yield page
-    context.close()
+# The shared ``page`` fixture waits 10 s for an element; these pages were given 15 s.
+BROWSER_TIMEOUT_MS = 15_000
 
 
-def test_an_agent_finds_a_shipped_parcel_and_marks_it_delivered(page, tree, run_on_commit):
+def test_an_agent_finds_a_shipped_parcel_and_marks_it_delivered(page, tree, run_on_commit):  # noqa: F811
     factories.categories_seed()
     buyer = factories.buyer(display_name="赵小满")
     factories.address(buyer, recipient="赵小满", phone="13912345678")

@@ -53,9 +53,11 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, request):
+    """A fresh phone-sized page on the live server (``page.base_url``), in Chinese. A test
+    module importing this fixture may set ``BROWSER_TIMEOUT_MS`` for slower pages."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(getattr(request.module, "BROWSER_TIMEOUT_MS", 10_000))
     page = context.new_page()
     page.base_url = live_server.url
     yield page
