@@ -482,7 +482,7 @@ def search_index_update(*, product_ids: list[int]) -> None:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         if connection.vendor != "sqlite":
-            Product.objects.filter(pk__in=chunk).update(search_rank=search_rank_expression())
+            _ranks_write(Product.objects.filter(pk__in=chunk))
             continue
         marks = ",".join(["%s"] * len(chunk))
         with connection.cursor() as cursor:
@@ -491,7 +491,7 @@ def search_index_update(*, product_ids: list[int]) -> None:
                 f"FROM market_product WHERE id IN ({marks}))",
                 chunk,
             )
-            Product.objects.filter(pk__in=chunk).update(search_rank=search_rank_expression())
+            _ranks_write(Product.objects.filter(pk__in=chunk))
             cursor.execute(
                 f"INSERT INTO {FTS_TABLE}(rowid, search_text) SELECT {_FTS_KEY}, "
                 f"search_text || %s FROM market_product WHERE id IN ({marks}) ORDER BY 1",
@@ -499,21 +499,29 @@ def search_index_update(*, product_ids: list[int]) -> None:
             )
 
 
+def _rank_moved(products: QuerySet) -> QuerySet:
+    """The products whose stored rank differs from what their columns give now."""
+    return products.alias(rank_now=search_rank_expression()).exclude(search_rank=F("rank_now"))
+
+
+def _ranks_write(products: QuerySet) -> int:
+    """Store the rank of these products where it moved (a row whose rank did not move is
+    not written again); how many were written."""
+    return _rank_moved(products).update(search_rank=search_rank_expression())
+
+
 def search_rank_refresh(*, product_ids: list[int] | None = None) -> int:
     """Recompute the search rank of these products (all when None) where it changed, and
     reindex them; returns how many changed.
 
-    The rank depends on units sold and ratings, which the order and review services change
-    without refreshing the product: they (or a periodic job) call this afterwards.
+    The rank depends on units sold and ratings, which change without the product being
+    saved: ``market.services.product_sold_add`` and ``product_rating_apply`` call this in
+    their transaction.
     """
     products = Product.objects.all()
     if product_ids is not None:
         products = products.filter(pk__in=product_ids)
-    changed = list(
-        products.alias(rank_now=search_rank_expression())
-        .exclude(search_rank=F("rank_now"))
-        .values_list("id", flat=True)
-    )
+    changed = list(_rank_moved(products).values_list("id", flat=True))
     search_index_update(product_ids=changed)
     return len(changed)
 
@@ -521,9 +529,7 @@ def search_rank_refresh(*, product_ids: list[int] | None = None) -> int:
 def search_index_rebuild() -> None:
     """Recompute every search rank, and on SQLite rebuild the whole index from
     ``market_product.search_text`` (after a bulk load)."""
-    Product.objects.alias(rank_now=search_rank_expression()).exclude(
-        search_rank=F("rank_now")
-    ).update(search_rank=search_rank_expression())
+    _ranks_write(Product.objects.all())
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
