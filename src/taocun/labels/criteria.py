@@ -11,6 +11,8 @@ the words (no Ibis here: pages import it cheaply).
   ``super_large``.
 """
 
+from typing import Any
+
 ELIGIBILITY = "eligibility"
 SALES = "sales"
 MAIN_PLATFORM = "main_platform"
@@ -29,3 +31,18 @@ BY_SALES_AND_SHOPS = "sales_shops"
 CLUSTER = "cluster"
 LARGE = "large"
 SUPER_LARGE = "super_large"
+
+
+def criteria_expand(layout: list[dict[str, Any]], values: list[list[Any]]) -> list[dict[str, Any]]:
+    """A village's criteria as a list of dicts, from its evaluation's layout
+    (``Evaluation.criteria_layout``: per criterion the key, the fields in order and the rule
+    set's constants) and the village's own values (``VillageResult.stored_criteria``: per
+    criterion the other fields' values, in order)."""
+    criteria = []
+    for entry, own in zip(layout, values, strict=True):
+        constants, remaining = entry["constants"], iter(own)
+        criterion = {"key": entry["key"]}
+        for name in entry["fields"]:
+            criterion[name] = constants[name] if name in constants else next(remaining)
+        criteria.append(criterion)
+    return criteria

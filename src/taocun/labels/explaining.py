@@ -2,8 +2,10 @@
 user's language): what the value is, the threshold, pass / fail / unknown, and what is
 missing — "needs ¥1,204,300.00 more sales and 14 more active shops".
 
-The criteria list is plain JSON (``VillageResult.criteria``) so a stored evaluation explains
-itself without its rule set::
+The criteria list is plain JSON, and a stored evaluation explains itself without its rule
+set: the evaluation keeps what all its villages share (``Evaluation.criteria_layout``: the
+keys, thresholds, comparisons and units) and each village its own values
+(``VillageResult.stored_criteria``); ``VillageResult.criteria`` is the whole list again::
 
     {"key": "sales", "passed": false, "value": 879570000, "threshold": 1000000000,
      "comparison": ">=", "gap": 120430000, "unit": "fen"}
@@ -140,14 +142,16 @@ def village_criteria_list(row: dict[str, Any], rules: RuleSet) -> list[dict[str,
     return criteria
 
 
-def criteria_json_column(villages: pa.Table, rules: RuleSet) -> pa.ChunkedArray:
-    """:func:`village_criteria_list` as JSON text for every village at once (Arrow compute,
-    no per-row Python): what a stored evaluation keeps, for 666,655 villages in about a
-    second. ``json.loads`` of each value equals :func:`village_criteria_list` of its row."""
-    column = villages.column
+# One criterion as built for many villages at once: its key, then its fields in order, each
+# a constant of the rule set (any JSON value) or a column of JSON texts, one per village.
+CriterionSpec = tuple[str, list[tuple[str, Any]]]
 
-    def literal(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+def _criteria_spec(villages: pa.Table, rules: RuleSet) -> list[CriterionSpec]:
+    """The fields of :func:`village_criteria_list`, for every village at once (Arrow
+    compute, no per-row Python): rule-set constants as Python values, per-village values as
+    columns of JSON texts."""
+    column = villages.column
 
     def flag(values) -> pa.ChunkedArray:
         return pc.fill_null(pc.if_else(values, "true", "false"), "null")
@@ -158,63 +162,63 @@ def criteria_json_column(villages: pa.Table, rules: RuleSet) -> pa.ChunkedArray:
     def text(values) -> pa.ChunkedArray:
         values = pc.fill_null(values, "")
         if pc.any(pc.match_substring_regex(values, r"[\x00-\x1f]")).as_py():
-            return pa.chunked_array([[literal(v) for v in values.to_pylist()]], pa.string())
+            return pa.chunked_array([[_json(v) for v in values.to_pylist()]], pa.string())
         escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
         return pc.binary_join_element_wise('"', escaped, '"', "")
 
-    def obj(*pairs) -> pa.ChunkedArray:
-        parts = []
-        for index, (key, value) in enumerate(pairs):
-            parts.append(("{" if index == 0 else ",") + literal(key) + ":")
-            parts.append(value if isinstance(value, pa.ChunkedArray) else literal(value))
-        parts.append("}")
-        return pc.binary_join_element_wise(*parts, "")
-
-    objects = [
-        obj(
-            ("key", ELIGIBILITY),
-            ("passed", flag(column("eligible"))),
-            ("value", text(column("committee_kind"))),
-            ("reason", text(column("eligibility_reason"))),
-            ("ur_code", text(column("ur_code"))),
-            ("rural_only", rules.rural_only),
+    spec: list[CriterionSpec] = [
+        (
+            ELIGIBILITY,
+            [
+                ("passed", flag(column("eligible"))),
+                ("value", text(column("committee_kind"))),
+                ("reason", text(column("eligibility_reason"))),
+                ("ur_code", text(column("ur_code"))),
+                ("rural_only", rules.rural_only),
+            ],
         ),
-        obj(
-            ("key", SALES),
-            ("passed", flag(column("sales_passed"))),
-            ("value", number(column("sales_fen"))),
-            ("threshold", int(rules.village_sales.threshold)),
-            ("comparison", rules.village_sales.comparison),
-            ("gap", number(column("sales_gap_fen"))),
-            ("unit", "fen"),
-            ("counted_platforms", list(rules.counted_platforms or ["all"])),
+        (
+            SALES,
+            [
+                ("passed", flag(column("sales_passed"))),
+                ("value", number(column("sales_fen"))),
+                ("threshold", int(rules.village_sales.threshold)),
+                ("comparison", rules.village_sales.comparison),
+                ("gap", number(column("sales_gap_fen"))),
+                ("unit", "fen"),
+                ("counted_platforms", list(rules.counted_platforms or ["all"])),
+            ],
         ),
     ]
     if rules.main_platforms:
-        objects.append(
-            obj(
-                ("key", MAIN_PLATFORM),
-                ("passed", flag(pc.fill_null(column("main_platform_passed"), False))),
-                ("value", text(column("main_platform"))),
-                ("threshold", list(rules.main_platforms)),
-                ("min_share", _fraction_text(rules.main_min_share)),
-                ("or_largest", rules.main_or_largest),
-                ("main_sales", number(column("main_sales_fen"))),
-                ("all_sales", number(column("all_sales_fen"))),
-                ("unit", "platform"),
+        spec.append(
+            (
+                MAIN_PLATFORM,
+                [
+                    ("passed", flag(pc.fill_null(column("main_platform_passed"), False))),
+                    ("value", text(column("main_platform"))),
+                    ("threshold", list(rules.main_platforms)),
+                    ("min_share", _fraction_text(rules.main_min_share)),
+                    ("or_largest", rules.main_or_largest),
+                    ("main_sales", number(column("main_sales_fen"))),
+                    ("all_sales", number(column("all_sales_fen"))),
+                    ("unit", "platform"),
+                ],
             )
         )
     if rules.village_active_shops is not None:
-        objects.append(
-            obj(
-                ("key", ACTIVE_SHOPS),
-                ("passed", flag(column("active_shops_passed"))),
-                ("value", number(column("active_shops"))),
-                ("threshold", int(rules.village_active_shops.threshold)),
-                ("comparison", rules.village_active_shops.comparison),
-                ("gap", number(column("active_shops_gap"))),
-                ("unit", "shops"),
-                ("group", SHOPS_GROUP),
+        spec.append(
+            (
+                ACTIVE_SHOPS,
+                [
+                    ("passed", flag(column("active_shops_passed"))),
+                    ("value", number(column("active_shops"))),
+                    ("threshold", int(rules.village_active_shops.threshold)),
+                    ("comparison", rules.village_active_shops.comparison),
+                    ("gap", number(column("active_shops_gap"))),
+                    ("unit", "shops"),
+                    ("group", SHOPS_GROUP),
+                ],
             )
         )
     if rules.village_household_share is not None:
@@ -244,26 +248,70 @@ def criteria_json_column(villages: pa.Table, rules: RuleSet) -> pa.ChunkedArray:
             pc.binary_join_element_wise(whole, fraction, "."),
         )
         share = pc.if_else(known, pc.binary_join_element_wise('"', share, '"', ""), "null")
-        objects.append(
-            obj(
-                ("key", HOUSEHOLD_SHARE),
-                ("passed", flag(column("household_share_passed"))),
-                ("value", share),
-                ("threshold", _fraction_text(Fraction(rules.village_household_share.threshold))),
-                ("comparison", rules.village_household_share.comparison),
-                ("gap", number(column("household_share_gap"))),
-                ("unit", "households" if by_households else "shops"),
-                ("basis", rules.household_share_basis),
-                ("households", number(households)),
-                ("numerator", number(numerator)),
-                (
-                    "shops_without_household",
-                    number(column("active_shops_no_household")) if by_households else None,
-                ),
-                ("group", SHOPS_GROUP),
+        spec.append(
+            (
+                HOUSEHOLD_SHARE,
+                [
+                    ("passed", flag(column("household_share_passed"))),
+                    ("value", share),
+                    (
+                        "threshold",
+                        _fraction_text(Fraction(rules.village_household_share.threshold)),
+                    ),
+                    ("comparison", rules.village_household_share.comparison),
+                    ("gap", number(column("household_share_gap"))),
+                    ("unit", "households" if by_households else "shops"),
+                    ("basis", rules.household_share_basis),
+                    ("households", number(households)),
+                    ("numerator", number(numerator)),
+                    (
+                        "shops_without_household",
+                        number(column("active_shops_no_household")) if by_households else None,
+                    ),
+                    ("group", SHOPS_GROUP),
+                ],
             )
         )
-    return pc.binary_join_element_wise("[", *_interleave(objects, ","), "]", "")
+    return spec
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_column(value: Any) -> bool:
+    return isinstance(value, pa.ChunkedArray | pa.Array)
+
+
+def criteria_layout(villages: pa.Table, rules: RuleSet) -> list[dict[str, Any]]:
+    """What the villages of one evaluation share in their criteria, stored once with the
+    evaluation (``Evaluation.criteria_layout``): for each criterion its key, the names of its
+    fields in order, and the rule set's constants. :func:`criteria_values_column` keeps the
+    rest, the per-village values; :func:`taocun.labels.criteria.criteria_expand` puts the
+    two together again.
+    """
+    return [
+        {
+            "key": key,
+            "fields": [name for name, _value in fields],
+            "constants": {name: value for name, value in fields if not _is_column(value)},
+        }
+        for key, fields in _criteria_spec(villages.slice(0, 0), rules)
+    ]
+
+
+def criteria_values_column(villages: pa.Table, rules: RuleSet) -> pa.ChunkedArray:
+    """The per-village part of every village's criteria as compact JSON, one array per
+    criterion with the values that are not constants of :func:`criteria_layout`
+    (``[[true,"村委会","",""],[false,0,1000000000],…]``): about a seventh of the whole list,
+    which is what a stored evaluation writes for each of its 666,655 villages.
+    ``criteria_expand(layout, json.loads(text))`` equals :func:`village_criteria_list` of the
+    row."""
+    arrays = []
+    for _key, fields in _criteria_spec(villages, rules):
+        values = [value for _name, value in fields if _is_column(value)]
+        arrays.append(pc.binary_join_element_wise("[", *_interleave(values, ","), "]", ""))
+    return pc.binary_join_element_wise("[", *_interleave(arrays, ","), "]", "")
 
 
 def _interleave(items: list, separator: str) -> list:
@@ -509,7 +557,8 @@ def village_explain(
     """Explain a village: from a stored evaluation (``evaluation_id``; by default the latest
     done evaluation that has the village), or computed now under ``rules`` and ``cutoff``
     (only that village's shops and orders are read)."""
-    from taocun.labels.models import EvaluationStatus, VillageResult
+    from taocun.labels.models import VillageResult
+    from taocun.labels.selectors import village_history
 
     code = (code or "").strip()
     if not (len(code) == 12 and code.isdigit()):
@@ -518,9 +567,12 @@ def village_explain(
         )
     if rules is not None:
         return _explain_now(code=code, rules=rules, cutoff=cutoff, source=source)
-    results = VillageResult.objects.select_related("evaluation").filter(village_id=code)
     if evaluation_id is not None:
-        result = results.filter(evaluation_id=evaluation_id).first()
+        result = (
+            VillageResult.objects.select_related("evaluation")
+            .filter(evaluation_id=evaluation_id, village_id=code)
+            .first()
+        )
         if result is None:
             raise NotFound(
                 _("Evaluation %(id)s has no result for village %(code)s")
@@ -528,11 +580,7 @@ def village_explain(
                 field="code",
             )
     else:
-        result = (
-            results.filter(evaluation__status=EvaluationStatus.DONE)
-            .order_by("-evaluation__cutoff", "-evaluation__created_at")
-            .first()
-        )
+        result = village_history(code=code).first()
         if result is None:
             raise NotFound(
                 _("No stored evaluation has village %(code)s; give a rule set to compute it")

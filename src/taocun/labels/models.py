@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from taocun.core.models import TimeStampedModel
+from taocun.labels.criteria import criteria_expand
 
 
 class EvaluationStatus(models.TextChoices):
@@ -46,6 +47,9 @@ class Evaluation(TimeStampedModel):
     towns_labeled = models.PositiveIntegerField(_("towns labelled"), default=0)
     clusters = models.PositiveIntegerField(_("clusters"), default=0)
     sales_fen = models.BigIntegerField(_("sales (fen)"), default=0)
+    # What the criteria of all its villages share (explaining.criteria_layout): per
+    # criterion the key, the fields in order and the rule set's constants.
+    criteria_layout = models.JSONField(_("criteria layout"), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -59,18 +63,29 @@ class Evaluation(TimeStampedModel):
 
 class VillageResult(models.Model):
     """One village of an evaluation: every village is stored (666,655 rows per national
-    evaluation), so each index here is paid for on every stored evaluation. Only three:
-    ``(evaluation, village)`` (unique; also every lookup by evaluation), ``village`` (a
-    village's history, ``taocun labels explain``) and ``labels_village_list`` (the lists in
-    their order). On PostgreSQL two more, created by migration 0002 only there, serve the
-    lists filtered by county, province or township (SQLite's planner reads those from
-    ``labels_village_list``)."""
+    evaluation), so each index here is paid for on every stored evaluation. Only two:
+    ``(evaluation, village)`` (unique; every lookup by evaluation, and a village's history,
+    which probes it once per finished evaluation: ``selectors.village_history``) and
+    ``labels_village_list`` (the lists in their order). No index on the village alone: a new
+    evaluation's entries would land between every earlier evaluation's, so that each stored
+    evaluation made the next one slower. No foreign-key constraint on the village either:
+    checking it cost a lookup in the 713,034 divisions per row, and the rows are written
+    only from the divisions themselves, which are never deleted (``on_delete`` still
+    protects them from the ORM). On PostgreSQL two more, created by migration 0002
+    only there, serve the lists filtered by county, province or township (SQLite's planner
+    reads those from ``labels_village_list``). The criteria shared by all villages are kept
+    once, on the evaluation (``criteria_layout``)."""
 
     evaluation = models.ForeignKey(
         Evaluation, on_delete=models.CASCADE, related_name="villages", db_index=False
     )
     village = models.ForeignKey(
-        "regions.Division", on_delete=models.PROTECT, related_name="+", db_column="village_code"
+        "regions.Division",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_column="village_code",
+        db_index=False,
+        db_constraint=False,
     )
     name = models.CharField(_("name"), max_length=100)
     township_code = models.CharField(_("township code"), max_length=12)
@@ -86,8 +101,11 @@ class VillageResult(models.Model):
     )
     eligible = models.BooleanField(_("eligible"), default=True)
     eligibility_note = models.CharField(_("eligibility"), max_length=200, blank=True)
-    # [{"key": "sales", "passed": true|false|null, "value": …, "threshold": …, "gap": …}, …]
-    criteria = models.JSONField(_("criteria"), default=list)
+    # The village's own criteria values, one list per criterion of the evaluation's
+    # criteria_layout ([[true, "村委会", "", ""], [false, 0, 1000000000], …]); or, as written
+    # before migration 0003 and by hand, the whole list of criteria ([{"key": "sales",
+    # "passed": false, "value": …, "threshold": …, "gap": …}, …]). Read ``criteria``.
+    stored_criteria = models.JSONField(_("criteria"), default=list, db_column="criteria")
     labeled = models.BooleanField(_("labelled"), default=False)
 
     class Meta:
@@ -106,6 +124,22 @@ class VillageResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.village_id} {'✓' if self.labeled else '✗'}"
+
+    @property
+    def criteria(self) -> list[dict]:
+        """Every criterion of the village as a dict (``{"key": "sales", "passed": false,
+        "value": …, "threshold": …, "gap": …}``). Values stored against the evaluation's
+        layout read the evaluation: fetch results through ``evaluation.villages`` (or with
+        ``select_related("evaluation")``) so that a list of them reads it once."""
+        stored = self.stored_criteria or []
+        if stored and isinstance(stored[0], list):
+            return criteria_expand(self.evaluation.criteria_layout, stored)
+        return list(stored)
+
+    @criteria.setter
+    def criteria(self, criteria: list[dict]) -> None:
+        """Store a whole list of criteria (as results written by hand are)."""
+        self.stored_criteria = list(criteria)
 
 
 class TownResult(models.Model):

@@ -555,8 +555,10 @@ def _with_places(queryset: QuerySet) -> QuerySet:
 
 
 def village_results(*, evaluation: Evaluation, where: ResultFilter) -> QuerySet[VillageResult]:
-    """Village results of one evaluation, filtered, largest counted sales first."""
-    queryset = VillageResult.objects.filter(evaluation=evaluation)
+    """Village results of one evaluation, filtered, largest counted sales first (through
+    ``evaluation.villages``: each result knows its evaluation, whose criteria layout its
+    ``criteria`` read, without a query)."""
+    queryset = evaluation.villages.all()
     queryset = _with_places(_where(queryset, where)).annotate(
         township_name=_division_field("township_code", "name")
     )
@@ -584,9 +586,15 @@ def village_result_get(*, evaluation: Evaluation, code: str) -> VillageResult:
 
 
 def village_history(*, code: str) -> QuerySet[VillageResult]:
-    """The village in every finished evaluation, newest cut-off first."""
+    """The village in every finished evaluation, newest cut-off first.
+
+    The village results have no index on the village alone (each stored evaluation would
+    write 666,655 entries into it, between every earlier evaluation's): the finished
+    evaluations are listed first (``evaluation_id IN (…)``) and each is probed in the unique
+    (evaluation, village) index."""
+    done = Evaluation.objects.filter(status=EvaluationStatus.DONE).values("pk")
     return (
-        VillageResult.objects.filter(village_id=code, evaluation__status=EvaluationStatus.DONE)
+        VillageResult.objects.filter(evaluation__in=done, village_id=code)
         .select_related("evaluation")
         .order_by("-evaluation__cutoff", "-evaluation__created_at", "-evaluation_id")
     )
@@ -676,7 +684,7 @@ def cluster_get(*, evaluation: Evaluation, cluster_id: int) -> ClusterResult:
 def cluster_villages(*, evaluation: Evaluation, cluster: ClusterResult) -> QuerySet[VillageResult]:
     codes = [str(code) for code in cluster.village_codes or []]
     return (
-        _with_places(VillageResult.objects.filter(evaluation=evaluation, village_id__in=codes))
+        _with_places(evaluation.villages.filter(village_id__in=codes))
         .annotate(township_name=_division_field("township_code", "name"))
         .order_by("village_id")
     )

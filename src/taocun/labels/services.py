@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from taocun.core.errors import ApplicationError, Conflict, NotFound, ValidationError
 from taocun.core.services import audit_record
 from taocun.labels.evaluating import EvaluationOutcome, Progress, evaluation_compute
-from taocun.labels.explaining import MICRO, criteria_json_column
+from taocun.labels.explaining import MICRO, criteria_layout, criteria_values_column
 from taocun.labels.models import (
     ClusterResult,
     Evaluation,
@@ -145,7 +145,7 @@ def _village_columns(
         ),
         "eligible": column("eligible"),
         "eligibility_note": pc.fill_null(column("eligibility_reason"), ""),
-        "criteria": criteria_json_column(villages, rules),
+        "stored_criteria": criteria_values_column(villages, rules),
         "labeled": column("labeled"),
     }
 
@@ -303,6 +303,7 @@ def evaluation_store(
         evaluation.towns_labeled = outcome.towns_labeled
         evaluation.clusters = len(outcome.clusters)
         evaluation.sales_fen = outcome.labeled_sales_fen
+        evaluation.criteria_layout = criteria_layout(outcome.villages, outcome.rules)
         evaluation.save(
             update_fields=[
                 "status",
@@ -315,6 +316,7 @@ def evaluation_store(
                 "towns_labeled",
                 "clusters",
                 "sales_fen",
+                "criteria_layout",
                 "updated_at",
             ]
         )

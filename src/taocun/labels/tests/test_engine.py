@@ -226,28 +226,77 @@ def test_the_csv_failed_criteria_match_the_explanations(reference, rules):
     assert failed_column(outcome.villages, rule_set).to_pylist() == expected
 
 
-@pytest.mark.parametrize("rules", RULE_SETS)
-def test_the_stored_criteria_json_matches_the_criteria(reference, rules):
+def _stored_criteria(villages, rule_set) -> list[list[dict]]:
+    """The criteria of every village as a stored evaluation keeps them (the layout once, the
+    values per village, through JSON text) and reads them back."""
     import json
 
-    from taocun.labels.explaining import criteria_json_column, village_criteria_list
+    from taocun.labels.criteria import criteria_expand
+    from taocun.labels.explaining import criteria_layout, criteria_values_column
+
+    layout = json.loads(json.dumps(criteria_layout(villages, rule_set)))
+    return [
+        criteria_expand(layout, json.loads(text))
+        for text in criteria_values_column(villages, rule_set).to_pylist()
+    ]
+
+
+@pytest.mark.parametrize("rules", RULE_SETS)
+def test_the_stored_criteria_read_back_as_the_criteria(reference, rules):
+    from taocun.labels.explaining import village_criteria_list
     from taocun.labels.tests.conftest import rules_named
 
     outcome = reference(rules).outcome
     rule_set = rules_named(rules)
-    stored = [
-        json.loads(text) for text in criteria_json_column(outcome.villages, rule_set).to_pylist()
+    assert _stored_criteria(outcome.villages, rule_set) == [
+        village_criteria_list(row, rule_set) for row in outcome.village_rows()
     ]
-    assert stored == [village_criteria_list(row, rule_set) for row in outcome.village_rows()]
 
 
-@pytest.mark.parametrize("odd", ['jd"', "a\\b", "tab\there", "中文"])
-def test_the_stored_criteria_json_escapes_text(reference, odd):
+def test_the_stored_criteria_keep_only_the_values_of_each_village(reference):
     import json
 
+    from taocun.labels.explaining import criteria_layout, criteria_values_column
+    from taocun.labels.tests.conftest import rules_named
+
+    villages = reference("aliresearch-2019").outcome.villages
+    rule_set = rules_named("aliresearch-2019")
+    layout = criteria_layout(villages, rule_set)
+    assert [entry["key"] for entry in layout] == [
+        "eligibility",
+        "sales",
+        "active_shops",
+        "household_share",
+    ]
+    sales = layout[1]
+    assert sales["fields"] == [
+        "passed",
+        "value",
+        "threshold",
+        "comparison",
+        "gap",
+        "unit",
+        "counted_platforms",
+    ]
+    assert sales["constants"] == {
+        "threshold": 1_000_000_000,
+        "comparison": ">=",
+        "unit": "fen",
+        "counted_platforms": list(rule_set.counted_platforms),
+    }
+    first = json.loads(criteria_values_column(villages.slice(0, 1), rule_set)[0].as_py())
+    row = villages.slice(0, 1).to_pylist()[0]
+    assert first[1] == [bool(row["sales_passed"]), row["sales_fen"], row["sales_gap_fen"]]
+    assert [len(values) for values in first] == [
+        len(entry["fields"]) - len(entry["constants"]) for entry in layout
+    ]
+
+
+@pytest.mark.parametrize("odd", ['jd"', "a\\b", "tab\there", "中文", "line\nbreak"])
+def test_the_stored_criteria_json_escapes_text(reference, odd):
     import pyarrow as pa
 
-    from taocun.labels.explaining import criteria_json_column, village_criteria_list
+    from taocun.labels.explaining import village_criteria_list
     from taocun.labels.tests.conftest import rules_named
 
     villages = reference("tiny-2016").outcome.villages
@@ -256,5 +305,6 @@ def test_the_stored_criteria_json_escapes_text(reference, odd):
         index, "main_platform", pa.array([odd] * villages.num_rows, pa.string())
     )
     rule_set = rules_named("tiny-2016")
-    stored = [json.loads(text) for text in criteria_json_column(villages, rule_set).to_pylist()]
-    assert stored == [village_criteria_list(row, rule_set) for row in villages.to_pylist()]
+    assert _stored_criteria(villages, rule_set) == [
+        village_criteria_list(row, rule_set) for row in villages.to_pylist()
+    ]

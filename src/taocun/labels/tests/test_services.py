@@ -1,6 +1,7 @@
 """Stored evaluations (all or nothing), the background task, explanations and
 year-over-year comparisons, on the platform database."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -152,6 +153,57 @@ def test_every_village_and_town_is_stored_as_the_engine_computed_it(platform, mo
             row["labeled"],
             row["basis"],
         )
+
+
+def test_the_evaluation_keeps_the_shared_criteria_once_and_each_village_its_values(
+    platform, django_assert_num_queries
+):
+    from taocun.labels.selectors import ResultFilter, failed_criteria, village_results
+
+    evaluation = run()
+    assert [entry["key"] for entry in evaluation.criteria_layout][:2] == ["eligibility", "sales"]
+    stored = VillageResult.objects.get(evaluation=evaluation, village_id="330782001203")
+    assert all(isinstance(values, list) for values in stored.stored_criteria)
+    assert len(json.dumps(stored.stored_criteria)) * 3 < len(json.dumps(stored.criteria))
+    assert stored.criteria[1]["key"] == "sales" and stored.criteria[1]["unit"] == "fen"
+
+    # A list of results reads its evaluation once, not once a village.
+    evaluation = Evaluation.objects.get(pk=evaluation.pk)
+    results = village_results(evaluation=evaluation, where=ResultFilter(status=""))
+    with django_assert_num_queries(1):
+        failed = [failed_criteria(result) for result in results]
+    assert len(failed) == evaluation.villages_evaluated and [] in failed and ["sales"] in failed
+
+    # Results stored whole (before the layout, or by hand) read as they were written.
+    whole = [{"key": "sales", "passed": False, "value": 5, "threshold": 10, "gap": 5}]
+    VillageResult.objects.filter(pk=stored.pk).update(stored_criteria=whole)
+    assert VillageResult.objects.get(pk=stored.pk).criteria == whole
+
+
+def test_a_village_history_probes_each_finished_evaluation_without_a_village_index(platform):
+    from django.db import connection
+
+    from taocun.labels.selectors import village_history
+
+    first, second = run(), run("tiny-2016")
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "labels_villageresult")
+    alone = [
+        name
+        for name, info in constraints.items()
+        if info["index"] and info["columns"] == ["village_code"]
+    ]
+    assert alone == []
+
+    history = village_history(code="330782001203")
+    assert [result.evaluation_id for result in history] == [second.pk, first.pk]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            sql, params = history.query.sql_with_params()
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " / ".join(row[-1] for row in cursor.fetchall())
+        assert "SEARCH labels_villageresult USING INDEX" in plan, plan
+        assert "SCAN labels_villageresult" not in plan, plan
 
 
 def test_names_are_stored_exactly_whatever_characters_they_hold(platform):
