@@ -126,9 +126,55 @@ def _parent_code(village, level_up: int) -> str:
     return division.code
 
 
+# Fields of a criterion that are the same for every village of an evaluation (the rule
+# set's): kept once in the evaluation's layout, as ``explaining.criteria_layout`` does.
+SHARED_FIELDS = frozenset(
+    {
+        "threshold",
+        "comparison",
+        "unit",
+        "counted_platforms",
+        "rural_only",
+        "min_share",
+        "or_largest",
+        "basis",
+        "group",
+    }
+)
+
+
+def stored_criteria(evaluation: Evaluation, criteria: list[dict]) -> list:
+    """``criteria`` as ``evaluation_store`` writes them: the shared part once, as the
+    evaluation's layout (set by its first result), and the village's own values. Criteria
+    of another shape than the evaluation's layout (a test's own) are stored whole, as
+    results stored before the layout were."""
+    layout = [
+        {
+            "key": criterion["key"],
+            "fields": [name for name in criterion if name != "key"],
+            "constants": {name: criterion[name] for name in criterion if name in SHARED_FIELDS},
+        }
+        for criterion in criteria
+    ]
+    if not evaluation.criteria_layout:
+        evaluation.criteria_layout = layout
+        evaluation.save(update_fields=["criteria_layout"])
+    if evaluation.criteria_layout != layout:
+        return list(criteria)
+    return [
+        [value for name, value in criterion.items() if name != "key" and name not in SHARED_FIELDS]
+        for criterion in criteria
+    ]
+
+
 class VillageResultFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = VillageResult
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs["stored_criteria"] = stored_criteria(kwargs["evaluation"], kwargs.pop("criteria"))
+        return super()._create(model_class, *args, **kwargs)
 
     evaluation = factory.SubFactory(EvaluationFactory)
     village = factory.SubFactory(DivisionFactory)

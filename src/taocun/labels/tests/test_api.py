@@ -6,7 +6,7 @@ from django.test import Client
 from taocun.accounts.models import Role
 from taocun.accounts.services import api_token_create
 from taocun.core.models import AuditEntry
-from taocun.labels.models import Evaluation, EvaluationStatus
+from taocun.labels.models import Evaluation, EvaluationStatus, VillageResult
 from taocun.labels.tests.factories import (
     EvaluationFactory,
     VillageResultFactory,
@@ -194,6 +194,9 @@ def test_bad_village_filters_are_a_400_naming_the_parameter(stored, anonymous, q
 def test_village_result_detail_explains_criteria_and_history(stored, tree, anonymous):
     older = EvaluationFactory(cutoff="2015-08-31", round_year=2015)
     VillageResultFactory(evaluation=older, village=tree.lizu, sales_fen=500_000_000, labeled=False)
+    # Stored as evaluations store them: the shared part on the evaluation, values per village.
+    stored_row = VillageResult.objects.get(evaluation=stored.evaluation, village=tree.lizu)
+    assert stored.evaluation.criteria_layout and isinstance(stored_row.stored_criteria[0], list)
     body = anonymous.get(
         f"{API}/evaluations/{stored.evaluation.pk}/villages/{tree.lizu.code}"
     ).json()
