@@ -173,7 +173,9 @@ class VillageResultFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        kwargs["stored_criteria"] = stored_criteria(kwargs["evaluation"], kwargs.pop("criteria"))
+        criteria = kwargs.pop("criteria")
+        if "stored_criteria" not in kwargs:
+            kwargs["stored_criteria"] = stored_criteria(kwargs["evaluation"], criteria)
         return super()._create(model_class, *args, **kwargs)
 
     evaluation = factory.SubFactory(EvaluationFactory)
