@@ -72,7 +72,7 @@ def village_criteria_list(row: dict[str, Any], rules: RuleSet) -> list[dict[str,
         {
             "key": "eligibility",
             "passed": bool(row["eligible"]),
-            "value": row["committee_kind"],
+            "value": row["committee_kind"] or "",
             "reason": row["eligibility_reason"] or "",
             "ur_code": row.get("ur_code") or "",
             "rural_only": rules.rural_only,

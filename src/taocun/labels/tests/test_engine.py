@@ -292,6 +292,23 @@ def test_the_stored_criteria_keep_only_the_values_of_each_village(reference):
     ]
 
 
+def test_the_stored_criteria_of_a_village_with_no_committee_kind(reference):
+    import pyarrow as pa
+
+    from taocun.labels.explaining import village_criteria_list
+    from taocun.labels.tests.conftest import rules_named
+
+    villages = reference("tiny-2016").outcome.villages
+    index = villages.schema.get_field_index("committee_kind")
+    villages = villages.set_column(
+        index, "committee_kind", pa.nulls(villages.num_rows, pa.string())
+    )
+    rule_set = rules_named("tiny-2016")
+    stored = _stored_criteria(villages, rule_set)
+    assert stored == [village_criteria_list(row, rule_set) for row in villages.to_pylist()]
+    assert {criteria[0]["value"] for criteria in stored} == {""}
+
+
 @pytest.mark.parametrize("odd", ['jd"', "a\\b", "tab\there", "中文", "line\nbreak"])
 def test_the_stored_criteria_json_escapes_text(reference, odd):
     import pyarrow as pa
