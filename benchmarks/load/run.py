@@ -822,7 +822,12 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--shops", type=int, default=5_000)
     parser.add_argument("--service-shops", type=int, default=20, help="10 products each")
-    parser.add_argument("--reuse", action="store_true", help="keep taocun_load if it is there")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep taocun_load if it is there (with the catalog.json its preparing run wrote "
+        "into --out)",
+    )
     parser.add_argument("--prepare-only", action="store_true")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--users", type=int, default=50)
@@ -869,7 +874,14 @@ def main() -> None:
     buying = options.scenario == "checkout" or options.checkout_weight > 0
 
     catalog_file = options.out / "catalog.json"
-    if not (options.reuse and database_ready(url) and catalog_file.exists()):
+    ready = options.reuse and database_ready(url)
+    if ready and not catalog_file.exists():
+        # Rebuilding here would throw away a catalog that may have taken ten minutes.
+        raise SystemExit(
+            f"--reuse: {DATABASE} is there but {catalog_file} is not; pass the --out of "
+            "the run that prepared it, or leave out --reuse to prepare a new catalog"
+        )
+    if not ready:
         database_fresh(url)
         print(f"preparing {url} …", file=sys.stderr)
         done = subprocess.run(
