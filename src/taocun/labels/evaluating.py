@@ -1,10 +1,11 @@
 """Running the engine at the edge: build the expressions for a source, materialise them
 once, and find the clusters.
 
-The orders are read exactly once: the per-shop table (one row per shop) is cached in the
-backend (a temporary table on SQLite, PostgreSQL and DuckDB; a cached DataFrame on Spark)
-and the village table is cached in turn, so villages, towns and the per-platform sales are
-small queries over small tables. Every cache is released before returning.
+The orders are read exactly once: the shops' sales and activity, added up per village and
+platform (``shop_groups``), are cached in the backend (a temporary table on SQLite,
+PostgreSQL and DuckDB; a cached DataFrame on Spark) and the village table is cached in turn,
+so villages, towns and the per-platform sales are small queries over small tables. Every
+cache is released before returning.
 
 >>> from taocun.labels.sources import source_opened          # doctest: +SKIP
 >>> with source_opened("parquet:/data/cn-2019") as source:   # doctest: +SKIP
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +30,7 @@ from taocun.labels.engine import (
     Place,
     clusters_find,
     shop_activity,
+    shop_groups,
     town_criteria,
     village_criteria,
     village_platform_sales,
@@ -110,10 +113,11 @@ def evaluation_compute(
         divisions = divisions.filter(keep)
 
     report(5, "orders")
-    per_shop_expression = shop_activity(shops, orders, rules, window, keys=source.shop_keys)
-    with per_shop_expression.cache() as per_shop:
+    _arrow_memory_pool()
+    per_shop = shop_activity(shops, orders, rules, window, keys=source.shop_keys)
+    with shop_groups(per_shop, rules).cache() as groups:
         report(60, "villages")
-        expression = village_criteria(divisions, per_shop, rules)
+        expression = village_criteria(divisions, groups, rules)
         with _materialised(expression, source) as (villages, villages_table):
             report(75, "towns")
             town_expression = town_criteria(villages_table, divisions, rules)
@@ -121,7 +125,7 @@ def evaluation_compute(
         platform_sales: dict[str, dict[str, int]] = {}
         if with_platform_sales:
             report(82, "platforms")
-            by_platform = village_platform_sales(per_shop)
+            by_platform = village_platform_sales(groups)
             rows = by_platform.filter(by_platform.sales_fen != 0).to_pyarrow().to_pylist()
             for row in sorted(rows, key=lambda r: (r["village_code"], r["platform"])):
                 platform_sales.setdefault(row["village_code"], {})[row["platform"]] = int(
@@ -140,6 +144,23 @@ def evaluation_compute(
         platform_sales=platform_sales,
         seconds=time.monotonic() - started,
     )
+
+
+def _arrow_memory_pool() -> None:
+    """Arrow's allocations in this process (sorting and exporting the village table) from
+    jemalloc, or the system allocator, rather than the wheel's default mimalloc: the
+    first use of fresh memory (the sort's copy of 666,655 villages, the CSV text) cost 0.3
+    to 0.6 s more with mimalloc in measurements (``docs/benchmarks.md``). An explicit
+    ``ARROW_DEFAULT_MEMORY_POOL`` is left alone."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    if pa.default_memory_pool().backend_name in ("jemalloc", "system"):
+        return
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a build of Arrow without jemalloc
+        pool = pa.system_memory_pool()
+    pa.set_memory_pool(pool)
 
 
 @contextlib.contextmanager

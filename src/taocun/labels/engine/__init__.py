@@ -8,13 +8,14 @@ PostgreSQL, DuckDB and PySpark. Where the data lives is the business of
 The flow (``docs/labels.md``)::
 
     orders, shops ──shop_activity──▶ one row per shop (the only pass over the orders)
-    divisions, shops ─village_criteria─▶ one row per village, each criterion with its gap
+    shops ──shop_groups──▶ one row per village and platform (and household, by rule)
+    divisions, groups ─village_criteria─▶ one row per village, each criterion with its gap
     villages ──town_criteria──▶ one row per township
     labelled villages ──clusters_find (Python)──▶ clusters
 """
 
 from taocun.labels.engine.clusters import Cluster, Place, clusters_find
-from taocun.labels.engine.shops import shop_activity
+from taocun.labels.engine.shops import shop_activity, shop_groups
 from taocun.labels.engine.towns import town_criteria
 from taocun.labels.engine.villages import village_criteria, village_platform_sales
 
@@ -23,6 +24,7 @@ __all__ = [
     "Place",
     "clusters_find",
     "shop_activity",
+    "shop_groups",
     "town_criteria",
     "village_criteria",
     "village_platform_sales",

@@ -126,3 +126,26 @@ def shop_activity(
         open_at_cutoff=open_at_cutoff,
         active=counted & open_at_cutoff & old_enough & busy_enough,
     )
+
+
+def shop_groups(shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
+    """The shops of :func:`shop_activity` added up per village and platform — and per
+    household when the rule set counts households with an active shop — which is all the
+    village step needs: ``village_code, platform, household_key, counted, sales_fen,
+    open_shops, active_shops``.
+
+    Two million shops become about a fifth as many rows, so the table the engine keeps
+    between its steps, and the village, platform and town queries over it, stay small.
+    ``open_shops`` counts shops on a counted platform that are open at the cut-off;
+    ``household_key`` is null for the other bases, where it would only split the groups.
+    """
+    by_household = rules.household_share_basis == "households_with_shop"
+    s = shop_stats.mutate(
+        household_key=shop_stats.household_key if by_household else ibis.null("string")
+    )
+    # ``counted`` depends on the platform alone: grouping by it splits nothing.
+    return s.group_by(["village_code", "platform", "household_key", "counted"]).aggregate(
+        sales_fen=s.sales_fen.sum().cast("int64"),
+        open_shops=ibis.ifelse(s.counted & s.open_at_cutoff, 1, 0).sum().cast("int64"),
+        active_shops=ibis.ifelse(s.active, 1, 0).sum().cast("int64"),
+    )

@@ -49,17 +49,18 @@ def _in_kinds(number: ir.IntegerValue, kinds) -> ir.BooleanValue:
     return test
 
 
-def village_platform_sales(shop_stats: ir.Table) -> ir.Table:
-    """``village_code, platform, sales_fen, active_shops``: sales on every platform."""
-    return shop_stats.group_by(["village_code", "platform"]).aggregate(
-        sales_fen=shop_stats.sales_fen.sum().cast("int64"),
-        active_shops=ibis.ifelse(shop_stats.active, 1, 0).sum().cast("int64"),
+def village_platform_sales(groups: ir.Table) -> ir.Table:
+    """``village_code, platform, sales_fen, active_shops``: sales on every platform, from
+    :func:`~taocun.labels.engine.shops.shop_groups`."""
+    return groups.group_by(["village_code", "platform"]).aggregate(
+        sales_fen=groups.sales_fen.sum().cast("int64"),
+        active_shops=groups.active_shops.sum().cast("int64"),
     )
 
 
-def _main_platform(shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
+def _main_platform(groups: ir.Table, rules: RuleSet) -> ir.Table:
     """``village_code, main_platform, main_sales_fen, largest_other_fen``."""
-    by_platform = village_platform_sales(shop_stats)
+    by_platform = village_platform_sales(groups)
     rank = ibis.row_number().over(
         group_by=by_platform.village_code,
         order_by=[by_platform.sales_fen.desc(), by_platform.platform.asc()],
@@ -81,22 +82,24 @@ def _main_platform(shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
     )
 
 
-def _per_village(shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
-    s = shop_stats
+def _per_village(groups: ir.Table, rules: RuleSet) -> ir.Table:
+    g = groups
     metrics = {
-        "all_sales_fen": s.sales_fen.sum(),
-        "sales_fen": s.sales_fen.sum(where=s.counted),
-        "open_shops": ibis.ifelse(s.counted & s.open_at_cutoff, 1, 0).sum(),
-        "active_shops": ibis.ifelse(s.active, 1, 0).sum(),
+        "all_sales_fen": g.sales_fen.sum(),
+        "sales_fen": g.sales_fen.sum(where=g.counted),
+        "open_shops": g.open_shops.sum(),
+        "active_shops": g.active_shops.sum(),
     }
     if rules.household_share_basis == "households_with_shop":
-        metrics["households_with_shop"] = s.household_key.nunique(
-            where=s.active & s.household_key.notnull()
+        # One group per household and platform: a household counts once however many of
+        # its shops are active.
+        metrics["households_with_shop"] = g.household_key.nunique(
+            where=(g.active_shops > 0) & g.household_key.notnull()
         )
-        metrics["active_shops_no_household"] = ibis.ifelse(
-            s.active & s.household_key.isnull(), 1, 0
-        ).sum()
-    return s.group_by("village_code").aggregate(**metrics)
+        metrics["active_shops_no_household"] = g.active_shops.sum(
+            where=g.household_key.isnull()
+        ).coalesce(0)
+    return g.group_by("village_code").aggregate(**metrics)
 
 
 def _places(divisions: ir.Table) -> ir.Table:
@@ -154,8 +157,9 @@ def _places(divisions: ir.Table) -> ir.Table:
     )
 
 
-def village_criteria(divisions: ir.Table, shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
-    """One row per village of ``divisions`` (``level == 'village'``), shops or not.
+def village_criteria(divisions: ir.Table, groups: ir.Table, rules: RuleSet) -> ir.Table:
+    """One row per village of ``divisions`` (``level == 'village'``), shops or not, from the
+    shop groups of :func:`~taocun.labels.engine.shops.shop_groups`.
 
     Columns: ``code, name, township_code, county_code, households, ur_code, committee_kind,
     eligible, eligibility_reason, sales_fen, all_sales_fen, main_platform, main_sales_fen,
@@ -168,9 +172,9 @@ def village_criteria(divisions: ir.Table, shop_stats: ir.Table, rules: RuleSet) 
     is decided in integers); gaps are in fen, shops or households (``docs/labels.md``).
     """
     places = _places(divisions)
-    per_village = _per_village(shop_stats, rules)
+    per_village = _per_village(groups, rules)
     joined = places.left_join(per_village, places.code == per_village.village_code)
-    main = _main_platform(shop_stats, rules)
+    main = _main_platform(groups, rules)
     joined = joined.left_join(main, joined.code == main.village_code)
 
     def count(name: str) -> ir.IntegerValue:
