@@ -214,10 +214,12 @@ def _database_arrow(source: Source, expression) -> pa.Table:
 
 
 def _duckdb_arrow(source: Source, expression) -> pa.Table:
-    """DuckDB's record-batch export, cast to the expression's schema (sums come back as
-    128-bit integers): about half the CPU of Ibis's whole-table export."""
-    reader = source.backend.con.execute(source.backend.compile(expression)).to_arrow_reader()
-    return reader.read_all().cast(expression.schema().to_pyarrow())
+    """The rows of ``expression`` from DuckDB as Arrow, cast to the expression's schema (sums
+    come back as 128-bit integers). A relation's whole-table export: over the 666,655
+    villages about 0.2 s faster than a cursor's record-batch reader, and half the CPU of
+    Ibis's own export (``docs/benchmarks.md``)."""
+    relation = source.backend.con.sql(source.backend.compile(expression))
+    return relation.to_arrow_table().cast(expression.schema().to_pyarrow())
 
 
 def _sorted(table: pa.Table, column: str) -> pa.Table:

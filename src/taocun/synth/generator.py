@@ -227,6 +227,7 @@ def synth_generate(
             SHOPS_SCHEMA,
             file_format,
             file_rows=file_rows,
+            row_group_rows=ROW_GROUP_ROWS,
         )
         counts = shop_set.allocate_orders(orders, seed=seed)
         with progress_bar(
@@ -940,18 +941,31 @@ def _yuan(fen: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
 # --- writing ------------------------------------------------------------------------------
 
 
+# Row groups of divisions and shops: DuckDB reads a Parquet file one row group per thread,
+# so the 713,034 divisions in one group (Arrow's default is a million rows) were read by one
+# core. Orders files keep the default: ten million rows make ten groups per file already.
+ROW_GROUP_ROWS = 131_072
+
+
 def _write_whole(table: pa.Table, path: Path, file_format: str) -> None:
     if file_format == "parquet":
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     else:
         with pa.output_stream(path, compression="gzip") as stream:
             pacsv.write_csv(_csv_ready(table), stream)
 
 
 def _write_parts(
-    tables: Iterator[pa.Table], folder: Path, schema: pa.Schema, file_format: str, *, file_rows: int
+    tables: Iterator[pa.Table],
+    folder: Path,
+    schema: pa.Schema,
+    file_format: str,
+    *,
+    file_rows: int,
+    row_group_rows: int | None = None,
 ) -> list[str]:
-    """Stream tables into ``part-NNNNN`` files of about ``file_rows`` rows each."""
+    """Stream tables into ``part-NNNNN`` files of about ``file_rows`` rows each (Parquet row
+    groups of at most ``row_group_rows``, Arrow's default when ``None``)."""
     files: list[str] = []
     writer = None
     rows_in_file = 0
@@ -966,7 +980,10 @@ def _write_parts(
                 files.append(name)
                 writer = _open_writer(folder / name, schema, file_format)
                 rows_in_file = 0
-            writer.write_table(table if file_format == "parquet" else _csv_ready(table))
+            if file_format == "parquet":
+                writer.write_table(table, row_group_size=row_group_rows)
+            else:
+                writer.write_table(_csv_ready(table))
             rows_in_file += table.num_rows
         if writer is None:  # no rows at all: still one valid, empty file with the header
             files.append("part-00000" + (".parquet" if file_format == "parquet" else ".csv.gz"))

@@ -48,6 +48,12 @@ def opening_deadlines(rules: RuleSet, window: Window) -> list[dt.datetime]:
     return deadlines
 
 
+def _counted(platform: ir.StringValue, rules: RuleSet) -> ir.BooleanValue:
+    if rules.counted_platforms is None:
+        return ibis.literal(True)
+    return platform.isin(list(rules.counted_platforms))
+
+
 def shop_activity(
     shops: ir.Table,
     orders: ir.Table,
@@ -110,11 +116,7 @@ def shop_activity(
         busy_enough = opened >= earliest_opening
     else:
         busy_enough = ibis.literal(True)
-    counted = (
-        joined.platform.isin(list(rules.counted_platforms))
-        if rules.counted_platforms is not None
-        else ibis.literal(True)
-    )
+    counted = _counted(joined.platform, rules)
     return joined.select(
         "shop_key",
         "platform",
@@ -139,13 +141,23 @@ def shop_groups(shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
     ``open_shops`` counts shops on a counted platform that are open at the cut-off;
     ``household_key`` is null for the other bases, where it would only split the groups.
     """
-    by_household = rules.household_share_basis == "households_with_shop"
-    s = shop_stats.mutate(
-        household_key=shop_stats.household_key if by_household else ibis.null("string")
-    )
-    # ``counted`` depends on the platform alone: grouping by it splits nothing.
-    return s.group_by(["village_code", "platform", "household_key", "counted"]).aggregate(
+    s = shop_stats
+    keys = ["village_code", "platform"]
+    if rules.household_share_basis == "households_with_shop":
+        keys.append("household_key")
+    groups = s.group_by(keys).aggregate(
         sales_fen=s.sales_fen.sum().cast("int64"),
         open_shops=ibis.ifelse(s.counted & s.open_at_cutoff, 1, 0).sum().cast("int64"),
         active_shops=ibis.ifelse(s.active, 1, 0).sum().cast("int64"),
+    )
+    # ``counted`` depends on the platform alone, and the household is only a key when the
+    # rule set needs it: neither is worth hashing two million times.
+    return groups.select(
+        "village_code",
+        "platform",
+        household_key=groups.household_key if "household_key" in keys else ibis.null("string"),
+        counted=_counted(groups.platform, rules),
+        sales_fen=groups.sales_fen,
+        open_shops=groups.open_shops,
+        active_shops=groups.active_shops,
     )

@@ -22,13 +22,6 @@ from taocun.labels.criteria import (
 from taocun.labels.engine.expressions import gap, needed_for_share, passes, share_passes
 from taocun.labels.rulesets import RuleSet
 
-COMMITTEE_RANGES = {
-    "residents": [(1, 199)],
-    "village": [(200, 399)],
-    "residents_like": [(400, 599)],
-    "village_like": [(0, 0), (600, 999)],
-}
-
 
 def committee_kind(number: ir.IntegerValue) -> ir.StringValue:
     """The NBS committee kind from the last three digits of a village code (as
@@ -39,14 +32,6 @@ def committee_kind(number: ir.IntegerValue) -> ir.StringValue:
         ((number >= 400) & (number <= 599), "residents_like"),
         else_="village_like",
     )
-
-
-def _in_kinds(number: ir.IntegerValue, kinds) -> ir.BooleanValue:
-    ranges = [bounds for kind in kinds for bounds in COMMITTEE_RANGES[kind]]
-    test = ibis.literal(False)
-    for low, high in ranges:
-        test = test | ((number >= low) & (number <= high))
-    return test
 
 
 def village_platform_sales(groups: ir.Table) -> ir.Table:
@@ -131,7 +116,7 @@ def _places(divisions: ir.Table) -> ir.Table:
     return joined.select(
         code=joined.code,
         name=joined.name,
-        committee_number=joined.code.substr(9, 3).cast("int64"),
+        committee_kind=committee_kind(joined.code.substr(9, 3).cast("int64")),
         township_code=township_code,
         county_code=county_code,
         ur_code=joined.ur_code,
@@ -187,11 +172,11 @@ def village_criteria(divisions: ir.Table, groups: ir.Table, rules: RuleSet) -> i
     known = households.notnull() & (households > 0)
 
     # Eligibility: the committee kind, then the urban/rural class (from 2020).
-    number = joined.committee_number
-    allowed = _in_kinds(number, rules.committees)
+    kind = joined.committee_kind
+    allowed = kind.isin(list(rules.committees))
     ur_code = joined.ur_code
     reasons = [
-        (~allowed & _in_kinds(number, ["residents", "residents_like"]), NOT_A_VILLAGE_COMMITTEE),
+        (~allowed & kind.isin(["residents", "residents_like"]), NOT_A_VILLAGE_COMMITTEE),
         (~allowed, COMMITTEE_KIND_EXCLUDED),
     ]
     if rules.rural_only:
@@ -257,7 +242,7 @@ def village_criteria(divisions: ir.Table, groups: ir.Table, rules: RuleSet) -> i
         county_code=joined.county_code,
         households=households,
         ur_code=ur_code,
-        committee_kind=committee_kind(number),
+        committee_kind=kind,
         eligibility_reason=reason,
         sales_fen=sales,
         all_sales_fen=all_sales,
