@@ -106,19 +106,23 @@ def failed_column(villages: pa.Table, rules: RuleSet) -> pa.Array:
 NEEDS_QUOTES = (b",", b'"', b"\r", b"\n")
 
 
-def _may_need_quotes(column: pa.ChunkedArray) -> bool:
+def _may_need_quotes(column: pa.ChunkedArray, searched: set[int] | None = None) -> bool:
     """Whether a text of ``column`` may hold a character that CSV must quote.
 
     Searches the bytes of each chunk's character buffer (``memchr`` speed: a regular
     expression over 666,655 names took most of the writing time). The buffer may hold
     bytes beyond the chunk's values (a slice): a false "yes" only costs the slower writer.
+    Buffers whose address is in ``searched`` are skipped, and searched ones are added: the
+    slices of one column share a buffer, searched once.
     """
     if not pa.types.is_string(column.type):
         return False
+    searched = set() if searched is None else searched
     for chunk in column.chunks:
         data = chunk.buffers()[2]
-        if data is None:
+        if data is None or data.address in searched:
             continue
+        searched.add(data.address)
         raw = data.to_pybytes()
         if any(char in raw for char in NEEDS_QUOTES):
             return True
@@ -153,7 +157,10 @@ def _write(path: Path, source: pa.Table, columns: Callable[[pa.Table], dict]) ->
     with ThreadPoolExecutor(max_workers=len(slices)) as pool:
         tables = list(pool.map(lambda rows: pa.table(columns(rows)), slices))
         names = tables[0].column_names
-        plain = not any(_may_need_quotes(table.column(name)) for table in tables for name in names)
+        searched: set[int] = set()
+        plain = not any(
+            _may_need_quotes(table.column(name), searched) for table in tables for name in names
+        )
         if plain:
             texts = list(pool.map(_csv_bytes, tables))
     if plain:

@@ -142,9 +142,12 @@ def shop_groups(shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
     ``household_key`` is null for the other bases, where it would only split the groups.
     """
     s = shop_stats
-    keys = ["village_code", "platform"]
-    if rules.household_share_basis == "households_with_shop":
-        keys.append("household_key")
+    by_household = rules.household_share_basis == "households_with_shop"
+    keys = (
+        ["village_code", "platform", "household_key"]
+        if by_household
+        else ["village_code", "platform"]
+    )
     groups = s.group_by(keys).aggregate(
         sales_fen=s.sales_fen.sum().cast("int64"),
         open_shops=ibis.ifelse(s.counted & s.open_at_cutoff, 1, 0).sum().cast("int64"),
@@ -155,7 +158,7 @@ def shop_groups(shop_stats: ir.Table, rules: RuleSet) -> ir.Table:
     return groups.select(
         "village_code",
         "platform",
-        household_key=groups.household_key if "household_key" in keys else ibis.null("string"),
+        household_key=groups.household_key if by_household else ibis.null("string"),
         counted=_counted(groups.platform, rules),
         sales_fen=groups.sales_fen,
         open_shops=groups.open_shops,
