@@ -6,10 +6,11 @@ plus townships and villages of 600 counties, 150 of them marked as poverty count
 run); create 20,000 verified household shops; bulk-insert the products (one variant each)
 with names drawn from ~160 real product words, place names and pack sizes, their search
 text built exactly as the services build it; build the search index (timed on its own:
-on PostgreSQL the two search indexes of migration 0003 are dropped before the load and
-created after it); then time each query through ``market.selectors.product_search`` — what
-the pages and the API call — and report p50/p95 over ``--runs`` repetitions after warm-up,
-with how each search term was answered (``path``).
+on PostgreSQL the trigram index and the index of characters and pairs are dropped before
+the load and created after it); then time each query through
+``market.selectors.product_search`` — what the pages and the API call — and report p50/p95
+over ``--runs`` repetitions after warm-up, with how each search term was answered
+(``path``).
 
     .venv/bin/python benchmarks/catalog_search.py --backend sqlite      # SQLite only
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
@@ -585,7 +586,8 @@ def time_queries(*, runs: int, fixed: dict, selectors) -> list[dict]:
 
 def _search_indexes(connection) -> dict[str, str]:
     """The search indexes, by name, as CREATE statements: the rank index
-    (``market_listed_rank``) and, on PostgreSQL, the two of migration 0003. They are
+    (``market_listed_rank``) and, on PostgreSQL, the trigram index of migration 0003 and the
+    index of characters and pairs of 0006. They are
     dropped before the load and created after it (timed as the search index build)."""
     import importlib
 
@@ -597,17 +599,20 @@ def _search_indexes(connection) -> dict[str, str]:
             if index.name == "market_listed_rank":
                 indexes[index.name] = str(index.create_sql(Product, editor))
     if connection.vendor == "postgresql":
-        migration = importlib.import_module("taocun.market.migrations.0003_product_search_index")
-        for statement in migration.POSTGRESQL_FORWARD:
-            if statement.startswith("CREATE INDEX"):
-                indexes[statement.split()[2]] = statement
+        trigrams = importlib.import_module("taocun.market.migrations.0003_product_search_index")
+        grams = importlib.import_module("taocun.market.migrations.0006_product_search_grams")
+        for statement in [*trigrams.POSTGRESQL_FORWARD, grams.GRAMS_INDEX]:
+            name = statement.split()[2] if statement.startswith("CREATE INDEX") else ""
+            if name in {"market_product_search_trgm", "market_product_search_grams"}:
+                indexes[name] = statement
     return indexes
 
 
 def _paths(vendor: str, search, result) -> str:
     """How each term was answered: SQLite "fts" (3+ characters), "vocab N" (a 1-2 character
     term expanded into N trigrams) or "LIKE" (the unindexed fallback); PostgreSQL "trgm"
-    (3+ characters, trigram index) or "chars" (1-2 characters, the character index). For
+    (3+ characters, trigram index), "grams" (1-2 characters, the index of characters and
+    pairs) or "strpos" (a term the parser might split, unindexed). For
     "best match", then how its candidates were found (``BestMatches.path``)."""
     paths = []
     for term in result.terms:
@@ -618,7 +623,7 @@ def _paths(vendor: str, search, result) -> str:
                 trigrams = search._vocabulary_expansion(term)
                 paths.append("LIKE" if trigrams is None else f"vocab {len(trigrams)}")
         else:
-            paths.append("trgm" if len(term) >= 3 else "chars")
+            paths.append("trgm" if len(term) >= 3 else "grams" if term.isalnum() else "strpos")
     if result.search_path:
         paths.append(f"→ {result.search_path}")
     return ", ".join(paths) or "–"

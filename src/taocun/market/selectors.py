@@ -280,59 +280,61 @@ def product_search(
     if shop is not None:
         products = products.filter(shop=shop)
     offset = (page - 1) * page_size
-    best = None
-    if sort == "relevance" and terms:
-        # Best match ranks the first TOTAL_CAP matches in search-rank order (all of them
-        # when there are no more): every page there is, without ranking every match.
-        best = search.search_best_matches(
-            products, terms=terms, offset=offset, limit=page_size + 1, candidates_max=TOTAL_CAP
+    # The matches of a term come from the index of the text; see search.search_memory.
+    with search.search_memory(terms):
+        best = None
+        if sort == "relevance" and terms:
+            # Best match ranks the first TOTAL_CAP matches in search-rank order (all of them
+            # when there are no more): every page there is, without ranking every match.
+            best = search.search_best_matches(
+                products, terms=terms, offset=offset, limit=page_size + 1, candidates_max=TOTAL_CAP
+            )
+            ids = best.ids
+        else:
+            ordering = {
+                # Without words, best match is best selling, then newest.
+                "relevance": [F("sold_count").desc(), F("id").desc()],
+                "newest": [F("id").desc()],
+                "price_asc": [F("price_min_fen").asc(), F("id").asc()],
+                "price_desc": [F("price_min_fen").desc(), F("id").desc()],
+                "sales": [F("sold_count").desc(), F("id").desc()],
+                "rating": [F("rating_avg_centi").desc(), F("id").desc()],
+            }[sort]
+            products = search.search_filter(products, terms=terms)
+            # Sort and cut on the product table alone, then fetch the page's cards with their
+            # shop, village and photos: the joins run for 21 rows, not for every match.
+            ids = list(
+                products.order_by(*ordering).values_list("id", flat=True)[
+                    offset : offset + page_size + 1
+                ]
+            )
+        by_id = {
+            product.pk: product
+            for product in Product.objects.filter(pk__in=ids)
+            .select_related("shop", "origin_village")
+            .prefetch_related(_first_photos())
+        }
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+        has_next = len(rows) > page_size and page < last_page
+        items = rows[:page_size]
+        if best is not None:
+            total = best.matches  # the candidates, counted up to TOTAL_CAP + 1
+        elif page == 1 and not has_next:
+            total = len(items)
+        else:
+            total = products.order_by().values("id")[: TOTAL_CAP + 1].count()
+        return SearchResult(
+            items=items,
+            page=page,
+            page_size=page_size,
+            has_next=has_next,
+            total=min(total, TOTAL_CAP),
+            total_is_capped=total > TOTAL_CAP,
+            sort=sort,
+            terms=terms,
+            ranked_top=TOTAL_CAP if best is not None and total > TOTAL_CAP else None,
+            search_path=best.path if best is not None else "",
         )
-        ids = best.ids
-    else:
-        ordering = {
-            # Without words, best match is best selling, then newest.
-            "relevance": [F("sold_count").desc(), F("id").desc()],
-            "newest": [F("id").desc()],
-            "price_asc": [F("price_min_fen").asc(), F("id").asc()],
-            "price_desc": [F("price_min_fen").desc(), F("id").desc()],
-            "sales": [F("sold_count").desc(), F("id").desc()],
-            "rating": [F("rating_avg_centi").desc(), F("id").desc()],
-        }[sort]
-        products = search.search_filter(products, terms=terms)
-        # Sort and cut on the product table alone, then fetch the page's cards with their
-        # shop, village and photos: the joins run for 21 rows, not for every match.
-        ids = list(
-            products.order_by(*ordering).values_list("id", flat=True)[
-                offset : offset + page_size + 1
-            ]
-        )
-    by_id = {
-        product.pk: product
-        for product in Product.objects.filter(pk__in=ids)
-        .select_related("shop", "origin_village")
-        .prefetch_related(_first_photos())
-    }
-    rows = [by_id[pk] for pk in ids if pk in by_id]
-    has_next = len(rows) > page_size and page < last_page
-    items = rows[:page_size]
-    if best is not None:
-        total = best.matches  # the candidates, counted up to TOTAL_CAP + 1
-    elif page == 1 and not has_next:
-        total = len(items)
-    else:
-        total = products.order_by().values("id")[: TOTAL_CAP + 1].count()
-    return SearchResult(
-        items=items,
-        page=page,
-        page_size=page_size,
-        has_next=has_next,
-        total=min(total, TOTAL_CAP),
-        total_is_capped=total > TOTAL_CAP,
-        sort=sort,
-        terms=terms,
-        ranked_top=TOTAL_CAP if best is not None and total > TOTAL_CAP else None,
-        search_path=best.path if best is not None else "",
-    )
 
 
 def product_cards(products: QuerySet[Product], *, limit: int) -> list[Product]:

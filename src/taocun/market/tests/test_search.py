@@ -1,11 +1,13 @@
 """Search through the public selector, on whichever database the suite runs on (SQLite's
-FTS5 trigram index, PostgreSQL's pg_trgm and character index)."""
+FTS5 trigram index, PostgreSQL's pg_trgm and index of characters and pairs)."""
 
 import importlib
 
 import pytest
 from django.db import connection
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from taocun.core.errors import ValidationError
 from taocun.market import search, selectors, services
@@ -403,3 +405,66 @@ def test_rebuilding_the_index_after_a_bulk_load_changes_no_answer(catalog):
     search.search_index_rebuild()
     after = {q: names(selectors.product_search(query=q)) for q in before}
     assert after == before
+
+
+@pytest.mark.parametrize("query", ["5斤", "g", "a-", "-苹", "苹.", "々", "斤装", "00"])
+def test_short_terms_with_digits_symbols_and_punctuation_find_what_the_text_holds(tree, query):
+    """1- and 2-character terms of every kind of character give exactly the products whose
+    text holds them (on PostgreSQL: looked up in the index of characters and pairs, or
+    rechecked alone when the text-search parser might split them)."""
+    shop = factories.shop(tree.qianchang, name="前仓果园")
+    for name in ("苹果 5斤装", "苹.果 a-b", "-苹 々 g00", "g 5 斤"):
+        factories.product(shop, name=name)
+    found = names(selectors.product_search(query=query))
+    expected = sorted(
+        product.name
+        for product in Product.objects.filter(is_listed=True)
+        if query in search.normalize_text(product.search_text)
+    )
+    assert found == expected
+
+
+@pytest.fixture
+def postgresql_db(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("the index of characters and pairs is PostgreSQL's")
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(alphabet="苹果梨茶蜂蜜 5斤装aBc-.,々·()", max_size=24))
+def test_the_index_of_pairs_holds_every_character_and_pair_of_a_text(postgresql_db, text):
+    """Every 1- or 2-character substring that search looks up in the index is found there
+    for any text: the index never misses a product that holds a term."""
+    text = search.normalize_text(text)
+    terms = sorted({text[i : i + n] for n in (1, 2) for i in range(len(text) - n + 1)})
+    terms = [term for term in terms if term.isalnum()]
+    if not terms:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT term FROM unnest(%s::text[]) AS term WHERE NOT "
+            "taocun_search_grams(%s) @@ plainto_tsquery('simple', term)",
+            [terms, text],
+        )
+        assert cursor.fetchall() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_gets_memory_for_exact_bitmaps_for_its_own_queries_only():
+    """Out of any transaction (as a page's request is), the setting ends with the search."""
+    if connection.vendor != "postgresql":
+        pytest.skip("work_mem is PostgreSQL's")
+
+    def work_mem():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            return cursor.fetchone()[0]
+
+    before = work_mem()
+    with search.search_memory(["茶"]):
+        assert work_mem() == search.SEARCH_WORK_MEM
+    assert work_mem() == before
+    with search.search_memory([]):  # a listing: nothing to look up in the text's index
+        assert work_mem() == before
