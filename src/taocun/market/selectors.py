@@ -280,7 +280,7 @@ def product_search(
     if shop is not None:
         products = products.filter(shop=shop)
     offset = (page - 1) * page_size
-    # The matches of a term come from the index of the text; see search.search_memory.
+    # PostgreSQL: memory for exact bitmaps while terms are matched (search.search_memory).
     with search.search_memory(terms):
         best = None
         if sort == "relevance" and terms:
