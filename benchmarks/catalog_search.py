@@ -623,7 +623,8 @@ def _paths(vendor: str, search, result) -> str:
                 trigrams = search._vocabulary_expansion(term)
                 paths.append("LIKE" if trigrams is None else f"vocab {len(trigrams)}")
         else:
-            paths.append("trgm" if len(term) >= 3 else "grams" if term.isalnum() else "strpos")
+            indexed = search.search_condition_is_indexed(term)
+            paths.append("trgm" if len(term) >= 3 else "grams" if indexed else "strpos")
     if result.search_path:
         paths.append(f"→ {result.search_path}")
     return ", ".join(paths) or "–"

@@ -396,9 +396,8 @@ def _postgresql_filter(queryset: QuerySet, terms: list[str]) -> QuerySet:
         # the recheck is written with strpos, which no index serves, so that the planner
         # cannot pick the trigram index for it (a pattern of 1-2 characters makes that a
         # full index scan), and so that a walk down a sorted index tests strpos first, not
-        # the index's function. A term with a character the text-search parser might drop
-        # (punctuation, symbols) is not looked up: its query could come out empty.
-        if term.isalnum():
+        # the index's function.
+        if _grams_can_look_up(term):
             queryset = queryset.filter(
                 RawSQL(
                     'taocun_search_grams("market_product"."search_text")'
@@ -410,6 +409,13 @@ def _postgresql_filter(queryset: QuerySet, terms: list[str]) -> QuerySet:
         queryset = queryset.alias(**{f"term_{index}": StrIndex("search_text", Value(term))})
         queryset = queryset.filter(**{f"term_{index}__gt": 0})
     return queryset
+
+
+def _grams_can_look_up(term: str) -> bool:
+    """Whether a 1- or 2-character term is looked up in the index of characters and pairs:
+    not when it holds a character the text-search parser might drop (punctuation,
+    symbols), as its query could come out empty and find nothing."""
+    return term.isalnum()
 
 
 # --- SQLite -----------------------------------------------------------------------------
@@ -578,6 +584,10 @@ def search_index_rebuild() -> None:
 
 def search_condition_is_indexed(term: str) -> bool:
     """Whether a term is answered from an index (for the benchmark and the docs)."""
-    if connection.vendor == "sqlite" and len(term) < 3:
+    if len(term) >= 3:
+        return True
+    if connection.vendor == "sqlite":
         return _vocabulary_expansion(term) is not None
+    if connection.vendor == "postgresql":
+        return _grams_can_look_up(term)
     return True

@@ -468,3 +468,12 @@ def test_a_search_gets_memory_for_exact_bitmaps_for_its_own_queries_only():
     assert work_mem() == before
     with search.search_memory([]):  # a listing: nothing to look up in the text's index
         assert work_mem() == before
+
+
+def test_which_terms_are_answered_from_an_index(catalog):
+    assert search.search_condition_is_indexed("红富士")  # 3+ characters: trigrams
+    if connection.vendor == "postgresql":
+        assert search.search_condition_is_indexed("苹果")
+        assert search.search_condition_is_indexed("梨")
+        assert not search.search_condition_is_indexed("a-")  # the parser might drop "-"
+        assert not search.search_condition_is_indexed("·")
