@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.expressions import OrderBy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -291,23 +292,25 @@ def product_search(
             )
             ids = best.ids
         else:
-            ordering = {
-                # Without words, best match is best selling, then newest.
-                "relevance": [F("sold_count").desc(), F("id").desc()],
-                "newest": [F("id").desc()],
-                "price_asc": [F("price_min_fen").asc(), F("id").asc()],
-                "price_desc": [F("price_min_fen").desc(), F("id").desc()],
-                "sales": [F("sold_count").desc(), F("id").desc()],
-                "rating": [F("rating_avg_centi").desc(), F("id").desc()],
-            }[sort]
+            keys = _SORT_KEYS[sort]
             products = search.search_filter(products, terms=terms)
+            if terms:
+                # Words first: how many products match, up to TOTAL_CAP + 1, through the
+                # word indexes. When that is all there is (a rare word, or narrow filters),
+                # those matches are sorted as they are: "+ 0" on the first key keeps the
+                # planner from walking the sorted index instead and testing the words on
+                # every product it passes — the whole catalog for a word nobody sells
+                # (榴莲 by newest: 240 ms at a million products). Many matches are met soon
+                # enough down the sorted index.
+                total = products.order_by().values("id")[: TOTAL_CAP + 1].count()
+                ordering = _ordering(keys, unindexed=total <= TOTAL_CAP)
+            else:
+                total = None
+                ordering = _ordering(keys)
             # Sort and cut on the product table alone, then fetch the page's cards with their
             # shop, village and photos: the joins run for 21 rows, not for every match.
-            ids = list(
-                products.order_by(*ordering).values_list("id", flat=True)[
-                    offset : offset + page_size + 1
-                ]
-            )
+            page_ids = products.order_by(*ordering).values_list("id", flat=True)
+            ids = list(page_ids[offset : offset + page_size + 1]) if total != 0 else []
         by_id = {
             product.pk: product
             for product in Product.objects.filter(pk__in=ids)
@@ -319,6 +322,8 @@ def product_search(
         items = rows[:page_size]
         if best is not None:
             total = best.matches  # the candidates, counted up to TOTAL_CAP + 1
+        elif total is not None:
+            pass  # counted before the page
         elif page == 1 and not has_next:
             total = len(items)
         else:
@@ -335,6 +340,28 @@ def product_search(
             ranked_top=TOTAL_CAP if best is not None and total > TOTAL_CAP else None,
             search_path=best.path if best is not None else "",
         )
+
+
+# Sort orders as (field, descending) keys; every order ends with the id, so pages are stable.
+_SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
+    # Without words, best match is best selling, then newest.
+    "relevance": (("sold_count", True), ("id", True)),
+    "newest": (("id", True),),
+    "price_asc": (("price_min_fen", False), ("id", False)),
+    "price_desc": (("price_min_fen", True), ("id", True)),
+    "sales": (("sold_count", True), ("id", True)),
+    "rating": (("rating_avg_centi", True), ("id", True)),
+}
+
+
+def _ordering(keys: tuple[tuple[str, bool], ...], *, unindexed: bool = False) -> list[OrderBy]:
+    """``order_by`` arguments for ``keys``; with ``unindexed``, the first key is an
+    expression no index provides, so the database sorts the rows it found instead of
+    walking a sorted index."""
+    return [
+        OrderBy(F(name) + 0 if unindexed and index == 0 else F(name), descending=descending)
+        for index, (name, descending) in enumerate(keys)
+    ]
 
 
 def product_cards(products: QuerySet[Product], *, limit: int) -> list[Product]:

@@ -6,6 +6,7 @@ import importlib
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -269,6 +270,42 @@ def test_every_way_to_the_candidates_gives_the_same_answer(
     result = selectors.product_search(query="蜂蜜", price_max_fen=5000, page_size=4)
     assert [p.name for p in result.items] == ["蜂蜜 500g", "蜂蜜柚子茶", "野生蜂蜜", "百花蜂蜜膏"]
     assert result.ranked_top == 4
+
+
+@pytest.mark.parametrize("sort", [sort for sort in selectors.SORTS if sort != "relevance"])
+def test_a_sorted_search_gives_one_order_whether_few_or_many_products_match(
+    honey_shelf, monkeypatch, sort
+):
+    """Matches up to TOTAL_CAP are found through the word indexes and then sorted; more are
+    met down the sorted index. Both give the order of the sort, page after page."""
+    keys = {
+        "newest": lambda p: (-p.pk,),
+        "price_asc": lambda p: (p.price_min_fen, p.pk),
+        "price_desc": lambda p: (-p.price_min_fen, -p.pk),
+        "sales": lambda p: (-p.sold_count, -p.pk),
+        "rating": lambda p: (-(p.rating_avg_centi or 0), -p.pk),
+    }
+    honey = sorted(Product.objects.filter(name__contains="蜂蜜"), key=keys[sort])
+    expected = [p.name for p in honey]
+    for cap, sorted_as_found in [(6, True), (5, False), (4, False)]:
+        monkeypatch.setattr(selectors, "TOTAL_CAP", cap)
+        with CaptureQueriesContext(connection) as queries:
+            pages = [
+                selectors.product_search(query="蜂蜜", sort=sort, page=page, page_size=2)
+                for page in range(1, cap // 2 + 1)
+            ]
+        assert [p.name for page in pages for p in page.items] == expected[: cap // 2 * 2]
+        assert [page.total for page in pages] == [min(6, cap)] * len(pages)
+        assert all(page.total_is_capped == (cap < 6) for page in pages)
+        plus_zero = [q["sql"] for q in queries if "ORDER BY" in q["sql"] and "+ 0)" in q["sql"]]
+        assert bool(plus_zero) == sorted_as_found, cap
+
+
+def test_a_search_for_a_word_nothing_holds_runs_no_page_query(catalog):
+    with CaptureQueriesContext(connection) as queries:
+        result = selectors.product_search(query="榴莲", sort="newest")
+    assert result.items == [] and result.total == 0 and not result.has_next
+    assert not [q for q in queries if "ORDER BY" in q["sql"]]
 
 
 def test_the_migration_computes_the_rank_as_search_does(apple_village, honey_shelf):
