@@ -67,7 +67,7 @@ def published_figures(evaluation: Evaluation) -> tuple[int | None, int | None]:
     return PUBLISHED_ROUNDS.get(evaluation.round_year or evaluation.cutoff.year, (None, None))
 
 
-PUBLISHED_SOURCE = "AliResearch (阿里研究院), annual Taobao Village reports"
+PUBLISHED_SOURCE = gettext_lazy("AliResearch (阿里研究院), annual Taobao Village reports")
 
 # --- presentation of coded values ----------------------------------------------------------
 

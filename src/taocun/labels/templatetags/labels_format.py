@@ -46,3 +46,11 @@ def town_basis(value: str) -> str:
     from taocun.labels.selectors import town_basis_label
 
     return town_basis_label(value or "")
+
+
+@register.filter
+def platform_name(value: str) -> str:
+    """A ledger platform code as the platform's name (``jd`` → "JD.com")."""
+    from taocun.sales.platforms import platform_name as name
+
+    return name(value or "")

@@ -18,6 +18,7 @@ from taocun.labels.tests.factories import (
     stored_evaluation,
 )
 from taocun.regions.tests.factories import DivisionFactory
+from taocun.sales.platforms import platform_name
 
 pytestmark = pytest.mark.django_db
 
@@ -385,14 +386,26 @@ def test_village_page_shows_sales_by_platform_and_main_platform(stored, tree, en
     )
     platforms = html.split("<h2>Sales by platform</h2>", 1)[1].split("</table>", 1)[0]
     rows = _rows(platforms)
+    # Platforms by their names, not the ledger's codes.
     assert [re.search(r"<td>(\w+)", row).group(1) for row in rows] == [
-        "taobao",
-        "tmall",
-        "pinduoduo",
+        "Taobao",
+        "Tmall",
+        "Pinduoduo",
     ]
     assert '<span class="badge">main</span>' in rows[0] and "¥12,000,000.35" in rows[0]
     assert "72.7 %" in rows[0] and "9.1 %" in rows[2]
-    assert "<dt>Main platform</dt><dd>taobao</dd>" in html
+    assert "<dt>Main platform</dt><dd>Taobao</dd>" in html
+
+
+def test_platforms_are_named_in_the_reader_s_language_and_unknown_codes_shown_as_they_are(
+    stored, tree
+):
+    html = _html(
+        _client("zh-hans"),
+        f"/labels/evaluations/{stored.evaluation.pk}/villages/{tree.qianchang.code}/",
+    )
+    assert "<dt>主营平台</dt><dd>淘宝</dd>" in html and "<td>拼多多" in html
+    assert platform_name("some-new-platform") == "some-new-platform"
 
 
 def test_village_history_across_stored_evaluations(stored, tree, english):

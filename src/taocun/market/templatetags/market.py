@@ -4,6 +4,7 @@ ratings; and the storefront strip the site's home page includes."""
 from django import template
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from taocun.core.money import Money
 
@@ -47,10 +48,12 @@ def price_range(product) -> str:
 
 @register.filter
 def month_names(months: list[int]) -> str:
-    """Harvest months as localised month names, e.g. "9月, 10月" / "September, October"."""
+    """Harvest months as localised month names, e.g. "九月、十月" / "September, October"."""
     from datetime import date
 
-    return ", ".join(date_format(date(2000, m, 1), "F") for m in months)
+    # Translators: what separates the items of a list: "、" in Chinese.
+    separator = pgettext("list separator", ", ")
+    return separator.join(date_format(date(2000, m, 1), "F") for m in months)
 
 
 @register.filter

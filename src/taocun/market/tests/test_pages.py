@@ -6,10 +6,12 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 
 from taocun.accounts.models import Role
 from taocun.core.models import AuditEntry
 from taocun.market.models import Product, ProductPhoto, Shop, ShopStatus, Variant
+from taocun.market.templatetags.market import month_names
 from taocun.market.tests import factories
 
 PAGE_BUDGET_BYTES = 100_000
@@ -284,3 +286,10 @@ def test_navigation_offers_the_market_by_role(tree, client_for):
     assert 'href="/market/sell/"' in html
     agent = factories.reviewer(Role.AGENT, tree.choujiang)
     assert 'href="/market/review/"' in client_for(agent).get("/").content.decode()
+
+
+def test_harvest_months_are_listed_as_the_reader_s_language_lists_them():
+    with translation.override("zh-hans"):
+        assert month_names([9, 10]) == "九月、十月"
+    with translation.override("en"):
+        assert month_names([9, 10]) == "September, October"

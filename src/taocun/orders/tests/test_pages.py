@@ -150,3 +150,21 @@ def test_navigation_shows_cart_orders_and_the_desk(client_for, keeper, buyer):
     # The address book's pages mark their entry as the current one.
     html = english(client_for(buyer)).get("/orders/addresses/").content.decode()
     assert re.search(r'aria-current="page">Address book<', html)
+
+
+def test_amounts_carry_the_colon_of_the_reader_s_language(client_for, buyer, variant):
+    client = client_for(buyer)  # Chinese by default
+    client.post("/orders/cart/add/", {"variant": variant.pk, "quantity": 1})
+    cart = client.get("/orders/cart/").content.decode()
+    assert "运费：¥" in cart and '店铺合计：<strong class="price">¥' in cart
+    assert "含运费合计：" in cart and "运费:" not in cart
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    checkout = client.get("/orders/checkout/").content.decode()
+    assert "Livraison\u00a0: ¥" in checkout and "Total à payer\u00a0:" in checkout
+
+
+def test_an_order_row_keeps_its_total_and_status_together(client_for, paid_order, buyer):
+    page = client_for(buyer).get("/orders/").content.decode()
+    row = re.search(rf'<li><div><a href="/orders/{paid_order.pk}/">.*?</li>', page).group(0)
+    meta = r'<span class="meta">¥[\d,.]+<br><span class="badge">已付款</span></span>'
+    assert re.search(meta, row)

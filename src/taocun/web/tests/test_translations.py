@@ -53,9 +53,16 @@ def read_po(path: Path) -> list[PoEntry]:
     entry: PoEntry | None = None
     target: tuple[str, int | None] | None = None
 
-    def start(line_number: int) -> PoEntry:
+    def start(line_number: int, *, context_ends: bool = True) -> PoEntry:
+        """The entry a line belongs to: a new one unless the current one has only its
+        comments so far (or, for its msgid, its msgctxt)."""
         nonlocal entry
-        if entry is None or entry.msgid or entry.msgstr or entry.msgctxt is not None:
+        if (
+            entry is None
+            or entry.msgid
+            or entry.msgstr
+            or (context_ends and entry.msgctxt is not None)
+        ):
             entry = PoEntry(line=line_number)
             entries.append(entry)
         return entry
@@ -79,7 +86,12 @@ def read_po(path: Path) -> list[PoEntry]:
             text = ast.literal_eval(line)
         else:
             text = ast.literal_eval(rest)
-            current = start(number) if keyword in {"msgctxt", "msgid"} else entry
+            if keyword == "msgctxt":
+                current = start(number)
+            elif keyword == "msgid":
+                current = start(number, context_ends=False)
+            else:
+                current = entry
             assert current is not None, f"{path}:{number}: {keyword} outside an entry"
             if keyword.startswith("msgstr["):
                 target = ("msgstr", int(keyword[7:-1]))
