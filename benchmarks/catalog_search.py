@@ -208,6 +208,9 @@ QUERIES = [
     ("search 蕨 (rare, 1 char)", {"query": "蕨"}),
     ("search one product's name (rare)", {"query": "@name"}),
     ("search 榴莲 (no match)", {"query": "榴莲"}),
+    ("search 榴莲 (no match), newest", {"query": "榴莲", "sort": "newest"}),
+    ("search 榴莲 (no match), price ↑", {"query": "榴莲", "sort": "price_asc"}),
+    ("search 竹编 (rare), best selling", {"query": "竹编", "sort": "sales"}),
     ("search 有机 茶 (2 words)", {"query": "有机 茶"}),
     (
         "search 苹果 + province + price + in stock, price ↑",

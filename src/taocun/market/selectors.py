@@ -37,6 +37,10 @@ from taocun.regions.models import Division, Level, Poverty
 PAGE_SIZE = 20
 PAGE_SIZE_MAX = 50
 TOTAL_CAP = 2_000
+# A sorted search with words sorts its matches itself when there are at most this many
+# (and at least TOTAL_CAP): below it, fetching every match costs less than walking a
+# sorted index past the products that do not match (docs/market.md).
+SORT_AS_FOUND_MAX = 5_000
 SORTS = ("relevance", "newest", "price_asc", "price_desc", "sales", "rating")
 _PROVINCE = re.compile(r"^\d{2}$")
 
@@ -294,23 +298,31 @@ def product_search(
         else:
             keys = _SORT_KEYS[sort]
             products = search.search_filter(products, terms=terms)
+            total = None
+            found = None
             if terms:
-                # Words first: how many products match, up to TOTAL_CAP + 1, through the
-                # word indexes. When that is all there is (a rare word, or narrow filters),
-                # those matches are sorted as they are: "+ 0" on the first key keeps the
-                # planner from walking the sorted index instead and testing the words on
-                # every product it passes — the whole catalog for a word nobody sells
-                # (榴莲 by newest: 240 ms at a million products). Many matches are met soon
-                # enough down the sorted index.
-                total = products.order_by().values("id")[: TOTAL_CAP + 1].count()
-                ordering = _ordering(keys, unindexed=total <= TOTAL_CAP)
+                # Words first: the matches with their sort keys, through the word indexes,
+                # up to SORT_AS_FOUND_MAX + 1. When that is all of them (a rare word, or
+                # words with narrow filters), they are sorted here: walking the sorted index
+                # instead tests the words on every product it passes, and reads the whole
+                # catalog for a word nobody sells (榴莲 by price: 2.1 s at a million
+                # products). More matches are met soon enough down the sorted index.
+                found_max = max(SORT_AS_FOUND_MAX, TOTAL_CAP)
+                names = ["id", *(name for name, _descending in keys if name != "id")]
+                found = list(products.order_by().values_list(*names)[: found_max + 1])
+                total = len(found)
+                if total > found_max:
+                    found = None
+            if found is not None:
+                found.sort(key=_sort_key(keys, names))
+                ids = [row[0] for row in found[offset : offset + page_size + 1]]
             else:
-                total = None
-                ordering = _ordering(keys)
-            # Sort and cut on the product table alone, then fetch the page's cards with their
-            # shop, village and photos: the joins run for 21 rows, not for every match.
-            page_ids = products.order_by(*ordering).values_list("id", flat=True)
-            ids = list(page_ids[offset : offset + page_size + 1]) if total != 0 else []
+                # Sort and cut on the product table alone, then fetch the page's cards with
+                # their shop, village and photos: the joins run for 21 rows, not for every
+                # match.
+                ordering = [OrderBy(F(name), descending=descending) for name, descending in keys]
+                page_ids = products.order_by(*ordering).values_list("id", flat=True)
+                ids = list(page_ids[offset : offset + page_size + 1])
         by_id = {
             product.pk: product
             for product in Product.objects.filter(pk__in=ids)
@@ -354,14 +366,11 @@ _SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
-def _ordering(keys: tuple[tuple[str, bool], ...], *, unindexed: bool = False) -> list[OrderBy]:
-    """``order_by`` arguments for ``keys``; with ``unindexed``, the first key is an
-    expression no index provides, so the database sorts the rows it found instead of
-    walking a sorted index."""
-    return [
-        OrderBy(F(name) + 0 if unindexed and index == 0 else F(name), descending=descending)
-        for index, (name, descending) in enumerate(keys)
-    ]
+def _sort_key(keys: tuple[tuple[str, bool], ...], names: list[str]):
+    """A Python sort key for rows of ``names`` (whole numbers, never null) that orders them
+    as ``keys`` orders them in the database."""
+    positions = [(names.index(name), descending) for name, descending in keys]
+    return lambda row: tuple(-row[i] if descending else row[i] for i, descending in positions)
 
 
 def product_cards(products: QuerySet[Product], *, limit: int) -> list[Product]:
