@@ -42,28 +42,9 @@ from pathlib import Path
 
 from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
+from shopping import search_drawn
 
 TARGETS = json.loads(Path(os.environ["TAOCUN_LOAD_TARGETS"]).read_text(encoding="utf-8"))
-QUERIES = [
-    "苹果",
-    "猕猴桃",
-    "蜂蜜",
-    "梨",
-    "茶",
-    "红富士",
-    "大米",
-    "核桃",
-    "土鸡蛋",
-    "香菇",
-    "枸杞",
-    "五常大米",
-    "有机 茶",
-    "山东 苹果",
-    "农家 腊肉",
-    "榴莲",  # nothing matches
-]
-SORTS = ["relevance", "sales", "newest", "price_asc", "price_desc", "rating"]
-CERTIFICATIONS = ["organic", "green_food", "geo_indication", "pollution_free"]
 PRODUCT_LINK = re.compile(r'href="/market/p/(\d+)/"')
 HEADERS = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
@@ -338,24 +319,7 @@ class Shopper(FastHttpUser):
         self._page(f"/market/c/{slug}/?{_query(params)}", name)
 
     def search(self) -> None:
-        params = {"q": random.choice(QUERIES)}
-        name = "search"
-        if random.random() < 0.4:
-            name = "search + filters"
-            if random.random() < 0.5:
-                params["province"] = random.choice(TARGETS["provinces"])
-            if random.random() < 0.5:
-                low = random.choice([5, 10, 20, 50])
-                params["price_min"] = str(low)
-                params["price_max"] = str(low * random.choice([2, 4, 10]))
-            if random.random() < 0.4:
-                params["in_stock"] = "1"
-            if random.random() < 0.15:
-                params["certification"] = random.choice(CERTIFICATIONS)
-            params["sort"] = random.choice(SORTS)
-        if random.random() < 0.25:
-            params["page"] = str(random.randint(2, 5))
-            name += ", page 2–5"
+        name, params = search_drawn(random, TARGETS)
         self._page(f"/market/search/?{_query(params)}", name)
 
     def product(self) -> None:
