@@ -39,6 +39,7 @@ from taocun.labels.models import (
 from taocun.labels.rulesets import rule_sets_shipped
 from taocun.regions.codes import expected_level, is_valid_code, level_of_code
 from taocun.regions.models import Division, Level, Poverty
+from taocun.sales.platforms import platform_names
 
 # Largest primary key a database can hold; a bigger id in a URL is "not found", not a crash.
 MAX_ID = 2**63 - 1
@@ -164,6 +165,8 @@ def _unit(criterion: dict) -> str:
 def _value_text(unit: str, value: Any) -> str:
     if value is None or value == "":
         return "—"
+    if unit == "platform":
+        return platform_names(value if isinstance(value, list) else [str(value)])
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
@@ -191,7 +194,7 @@ def _gap_text(criterion: dict, unit: str) -> str:
         return eligibility_text(str(criterion.get("reason") or ""))
     if key == "main_platform":
         main = criterion.get("threshold") or []
-        main = ", ".join(main) if isinstance(main, list) else str(main)
+        main = platform_names(main if isinstance(main, list) else [str(main)])
         return _("needs %(main)s as its main platform") % {"main": main}
     number = _decimal(gap)
     if number is None or number <= 0:

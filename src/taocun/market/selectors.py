@@ -10,6 +10,7 @@ million products would cost more than the page itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -355,6 +356,8 @@ def product_search(
 
 
 # Sort orders as (field, descending) keys; every order ends with the id, so pages are stable.
+# The fields are NOT NULL whole numbers: a search with words may sort its matches in Python
+# (_sort_key), which must give the database's order.
 _SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
     # Without words, best match is best selling, then newest.
     "relevance": (("sold_count", True), ("id", True)),
@@ -366,7 +369,9 @@ _SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
-def _sort_key(keys: tuple[tuple[str, bool], ...], names: list[str]):
+def _sort_key(
+    keys: tuple[tuple[str, bool], ...], names: list[str]
+) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
     """A Python sort key for rows of ``names`` (whole numbers, never null) that orders them
     as ``keys`` orders them in the database."""
     positions = [(names.index(name), descending) for name, descending in keys]

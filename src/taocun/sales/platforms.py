@@ -6,6 +6,7 @@ listed here is shown as it is.
 """
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 PLATFORM_NAMES = {
     "taocun": _("taocun"),
@@ -28,3 +29,9 @@ PLATFORM_NAMES = {
 def platform_name(code: str) -> str:
     """``"pinduoduo"`` → "Pinduoduo" (拼多多 in Chinese); an unknown code as it is."""
     return str(PLATFORM_NAMES.get(code, code))
+
+
+def platform_names(codes) -> str:
+    """Several platforms in words: "淘宝、天猫" in Chinese, "Taobao, Tmall" in English."""
+    # Translators: what separates the items of a list: "、" in Chinese.
+    return pgettext("list separator", ", ").join(platform_name(code) for code in codes)

@@ -7,10 +7,12 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from taocun.accounts.models import Role
 from taocun.core.models import AuditEntry
 from taocun.labels.models import Evaluation, EvaluationStatus
+from taocun.labels.selectors import criterion_explain
 from taocun.labels.tests.factories import (
     ClusterResultFactory,
     EvaluationFactory,
@@ -609,3 +611,20 @@ def test_pages_stay_within_the_weight_budget(stored, tree, english):
         chart = sizes.pop("/static/vendor/echarts/echarts.min.js", 0)
         assert (chart > 0) is (url == "/labels/map/"), url
         assert total - chart <= PAGE_BUDGET_BYTES, (url, sizes)
+
+
+def test_the_main_platform_criterion_names_platforms_in_words():
+    criterion = {
+        "key": "main_platform",
+        "passed": False,
+        "value": "jd",
+        "threshold": ["taobao", "tmall"],
+        "unit": "platform",
+    }
+    with translation.override("zh-hans"):
+        view = criterion_explain(criterion)
+        assert (view.value_text, view.threshold_text) == ("京东", "淘宝、天猫")
+        assert view.gap_text == "需以淘宝、天猫为主营平台"
+    with translation.override("en"):
+        view = criterion_explain(criterion)
+        assert view.gap_text == "needs Taobao, Tmall as its main platform"

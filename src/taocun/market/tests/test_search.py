@@ -290,6 +290,9 @@ def test_a_sorted_search_gives_one_order_whether_few_or_many_products_match(
         "sales": lambda p: (-p.sold_count, -p.pk),
         "rating": lambda p: (-p.rating_avg_centi, -p.pk),
     }
+    # Distinct ratings (the shelf has none), not in the order of the ids or of the sales.
+    for stars, product in zip([430, 480, 390, 450, 410, 470], honey_shelf, strict=True):
+        Product.objects.filter(pk=product.pk).update(rating_avg_centi=stars)
     honey = sorted(Product.objects.filter(name__contains="蜂蜜"), key=keys[sort])
     expected = [p.name for p in honey]
     # (TOTAL_CAP, SORT_AS_FOUND_MAX) → sorted here?
@@ -304,15 +307,19 @@ def test_a_sorted_search_gives_one_order_whether_few_or_many_products_match(
         assert [p.name for page in pages for p in page.items] == expected[: cap // 2 * 2]
         assert [page.total for page in pages] == [min(6, cap)] * len(pages)
         assert all(page.total_is_capped == (cap < 6) for page in pages)
+        assert [page.has_next for page in pages] == [True] * (len(pages) - 1) + [False]
         walks = [q["sql"] for q in queries if SORTED_PAGE.search(q["sql"])]
         assert bool(walks) != sorted_here, (cap, found_max)
 
 
-def test_a_search_for_a_word_nothing_holds_runs_no_page_query(catalog):
+@pytest.mark.parametrize("word", ["榴莲", "榴莲千层"])
+def test_a_search_for_a_word_nothing_holds_runs_no_page_query(catalog, word):
+    """Nothing is sorted or walked for a word no product holds (a 2-character word reaches
+    PostgreSQL's index of pairs, a longer one the trigram indexes of both databases)."""
     with CaptureQueriesContext(connection) as queries:
-        result = selectors.product_search(query="榴莲", sort="newest")
+        result = selectors.product_search(query=word, sort="newest")
     assert result.items == [] and result.total == 0 and not result.has_next
-    assert not [q for q in queries if "ORDER BY" in q["sql"]]
+    assert not [q for q in queries if SORTED_PAGE.search(q["sql"])]
 
 
 def test_the_migration_computes_the_rank_as_search_does(apple_village, honey_shelf):
