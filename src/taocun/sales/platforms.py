@@ -6,7 +6,8 @@ listed here is shown as it is.
 """
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+
+from taocun.core.wording import list_text
 
 PLATFORM_NAMES = {
     "taocun": _("taocun"),
@@ -33,5 +34,4 @@ def platform_name(code: str) -> str:
 
 def platform_names(codes) -> str:
     """Several platforms in words: "淘宝、天猫" in Chinese, "Taobao, Tmall" in English."""
-    # Translators: what separates the items of a list: "、" in Chinese.
-    return pgettext("list separator", ", ").join(platform_name(code) for code in codes)
+    return list_text(platform_name(code) for code in codes)

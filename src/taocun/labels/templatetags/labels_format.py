@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 
 from taocun.core.money import Money
+from taocun.sales import platforms
 
 register = template.Library()
 
@@ -51,6 +52,4 @@ def town_basis(value: str) -> str:
 @register.filter
 def platform_name(value: str) -> str:
     """A ledger platform code as the platform's name (``jd`` → "JD.com")."""
-    from taocun.sales.platforms import platform_name as name
-
-    return name(value or "")
+    return platforms.platform_name(value or "")

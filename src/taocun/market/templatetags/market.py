@@ -4,9 +4,9 @@ ratings; and the storefront strip the site's home page includes."""
 from django import template
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from taocun.core.money import Money
+from taocun.core.wording import list_text
 
 register = template.Library()
 
@@ -51,9 +51,7 @@ def month_names(months: list[int]) -> str:
     """Harvest months as localised month names, e.g. "九月、十月" / "September, October"."""
     from datetime import date
 
-    # Translators: what separates the items of a list: "、" in Chinese.
-    separator = pgettext("list separator", ", ")
-    return separator.join(date_format(date(2000, m, 1), "F") for m in months)
+    return list_text(date_format(date(2000, m, 1), "F") for m in months)
 
 
 @register.filter
