@@ -43,6 +43,7 @@ from taocun.labels.criteria import (
     URBAN,
 )
 from taocun.labels.rulesets import RuleSet
+from taocun.sales.platforms import platform_name, platform_names
 
 MICRO = 1_000_000
 
@@ -394,11 +395,11 @@ def criterion_text(criterion: dict[str, Any]) -> str:
             text += " — " + _("needs %(amount)s more") % {"amount": _yuan(criterion["gap"])}
         return text
     if key == "main_platform":
-        main = ", ".join(criterion["threshold"])
+        main = platform_names(criterion["threshold"])
         if not criterion["all_sales"]:
             return _("no sales, so no main platform (must be %(main)s)") % {"main": main}
         return _("largest platform: %(value)s; must be %(main)s") % {
-            "value": criterion["value"] or "–",
+            "value": platform_name(criterion["value"]) if criterion["value"] else "–",
             "main": main,
         }
     if key == "active_shops":
@@ -464,7 +465,8 @@ def gap_sentence(criteria: list[dict[str, Any]]) -> str:
         needs.append(_("%(amount)s more sales") % {"amount": _yuan(sales["gap"])})
     main = by_key.get("main_platform")
     if main and not main["passed"]:
-        needs.append(_("%(main)s as its main platform") % {"main": ", ".join(main["threshold"])})
+        main_names = platform_names(main["threshold"])
+        needs.append(_("%(main)s as its main platform") % {"main": main_names})
     group = [c for c in criteria if c.get("group") == SHOPS_GROUP]
     if group and not any(c["passed"] for c in group):
         options = []

@@ -12,6 +12,7 @@ from taocun.core.models import AuditEntry
 from taocun.labels import services
 from taocun.labels.comparing import evaluations_compare
 from taocun.labels.explaining import (
+    criterion_text,
     gap_sentence,
     share_text,
     village_criteria_list,
@@ -363,3 +364,21 @@ def test_gaps_in_words():
         assert gap_sentence([{**sales, "passed": True, "gap": 0}, {**shops, "passed": True}]) == ""
         ineligible = {"key": "eligibility", "passed": False, "reason": "urban"}
         assert gap_sentence([ineligible, sales]).startswith("not eligible: urban")
+
+
+def test_the_main_platform_is_explained_by_name_not_code():
+    main = {
+        "key": "main_platform",
+        "passed": False,
+        "value": "jd",
+        "threshold": ["taobao", "tmall"],
+        "all_sales": 5_000,
+    }
+    with translation.override("en"):
+        assert gap_sentence([main]) == "needs Taobao, Tmall as its main platform"
+        assert criterion_text(main) == "largest platform: JD.com; must be Taobao, Tmall"
+        assert criterion_text({**main, "value": None, "all_sales": 0}) == (
+            "no sales, so no main platform (must be Taobao, Tmall)"
+        )
+    with translation.override("zh-hans"):
+        assert gap_sentence([main]) == "还需以淘宝、天猫为主营平台"
