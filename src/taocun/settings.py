@@ -184,6 +184,15 @@ NOTIFICATIONS_SMS_BACKEND = os.environ.get(
 NOTIFICATIONS_EMAIL_BACKEND = os.environ.get(
     "NOTIFICATIONS_EMAIL_BACKEND", "taocun.notifications.backends.DjangoEmailBackend"
 )
+# E-mail goes to standard output until a server is configured (EMAIL_BACKEND=
+# django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST…, docs/notifications.md).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "taocun <noreply@localhost>")
 NOTIFICATIONS_SITE_URL = os.environ.get("NOTIFICATIONS_SITE_URL", "")
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "60"))
