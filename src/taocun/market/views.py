@@ -86,10 +86,14 @@ def _grams(text: str | None, field: str) -> int | None:
         raise ValidationError(_("This field is required."), field=field)
     try:
         kilograms = Decimal(text)
-    except InvalidOperation:
+        # An exponent far out ("1e999999") would overflow the multiplication, or make a
+        # number of millions of digits: no weight is written so.
+        if not kilograms.is_finite() or not -10 <= kilograms.adjusted() <= 10:
+            raise InvalidOperation
+        grams = kilograms * 1000
+    except ArithmeticError:  # InvalidOperation, Overflow
         raise ValidationError(_("Type the weight in kilograms, e.g. 2.5."), field=field) from None
-    grams = kilograms * 1000
-    if not grams.is_finite() or grams != grams.to_integral_value():
+    if grams != grams.to_integral_value():
         raise ValidationError(_("Type the weight in kilograms, e.g. 2.5."), field=field)
     return int(grams)
 

@@ -143,6 +143,15 @@ def test_a_seller_adds_and_edits_a_product(orchard, client_for):
     response = client.post("/market/sell/products/new/", form)
     assert response.status_code == 400
     assert 'id="id_variant_price_fen_error"' in response.content.decode()
+    # Weights written absurdly are a field error, never a crash.
+    for weight in ("1e999999", "-1e999999", "1e-999999", "9" * 5000, "NaN", "Infinity"):
+        response = client.post(
+            "/market/sell/products/new/",
+            {**form, "variant_price": "29.90", "variant_weight_kg": weight},
+        )
+        assert response.status_code == 400, weight
+        assert 'id="id_variant_weight_g_error"' in response.content.decode(), weight
+    assert not Product.objects.filter(name="库尔勒香梨").exists()
     response = client.post("/market/sell/products/new/", {**form, "variant_price": "29.90"})
     assert response.status_code == 302
     product = Product.objects.get(name="库尔勒香梨")
