@@ -244,6 +244,12 @@ class Order(TimeStampedModel):
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     auto_complete_at = models.DateTimeField(_("completes automatically at"), null=True, blank=True)
+    refund_due_at = models.DateTimeField(
+        _("refunded automatically at"),
+        null=True,
+        blank=True,
+        help_text=_("When a refund request the seller has not answered is granted."),
+    )
     stock_released = models.BooleanField(_("stock released"), default=False)
     sales_posted = models.BooleanField(_("posted to the sales ledger"), default=False)
 
@@ -255,6 +261,7 @@ class Order(TimeStampedModel):
             models.Index(fields=["buyer", "id"], name="orders_order_buyer"),
             models.Index(fields=["shop", "status", "id"], name="orders_order_shop_status"),
             models.Index(fields=["status", "auto_complete_at"], name="orders_order_due"),
+            models.Index(fields=["status", "refund_due_at"], name="orders_order_refund_due"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 SYSTEM = "system:orders"
 DEFAULT_AUTO_CONFIRM_DAYS = 10
+DEFAULT_REFUND_ANSWER_DAYS = 5
 SALES_PLATFORM = "taocun"
 NOTE_MAX = 300
 
@@ -73,6 +74,11 @@ class InvalidTransition(Conflict):
 
 def auto_confirm_days() -> int:
     return int(getattr(settings, "ORDERS_AUTO_CONFIRM_DAYS", DEFAULT_AUTO_CONFIRM_DAYS))
+
+
+def refund_answer_days() -> int:
+    """Days a seller has to answer a refund request before it is granted by itself."""
+    return int(getattr(settings, "ORDERS_REFUND_ANSWER_DAYS", DEFAULT_REFUND_ANSWER_DAYS))
 
 
 def _user(actor: Any) -> Any | None:
@@ -1250,6 +1256,47 @@ def orders_complete_due(*, now: datetime) -> list[int]:
     return done
 
 
+def orders_refund_due(*, now: datetime) -> list[int]:
+    """Grant every refund request its seller left unanswered past ``refund_due_at``: the
+    asked amount goes back to the buyer, as if the seller had refunded it. Each order is
+    its own transaction with its own key, so a sweep run twice refunds once; one that
+    cannot be refunded now (a completed order whose seller's balance is short) is logged
+    and tried again by the next sweep."""
+    done = []
+    for pk in Order.objects.filter(
+        status=OrderStatus.REFUND_REQUESTED, refund_due_at__lte=now
+    ).values_list("pk", flat=True):
+        try:
+            with transaction.atomic():
+                order = _order_locked(pk)
+                if order.status != OrderStatus.REFUND_REQUESTED or order.refund_due_at > now:
+                    continue
+                order_refund(
+                    order=order,
+                    actor=SYSTEM,
+                    amount_fen=order.refund_requested_fen,
+                    reason=_("The seller did not answer the refund request in time."),
+                    idempotency_key=(
+                        f"orders.auto-refund:{pk}:{order.refunded_fen}:"
+                        f"{order.refund_due_at.isoformat()}"
+                    ),
+                )
+        except ApplicationError as error:
+            logger.warning("automatic refund of order %s skipped: %s", pk, error)
+            continue
+        done.append(pk)
+    return done
+
+
+def _enqueue_refund_due(at: datetime) -> None:
+    def enqueue() -> None:
+        from taocun.orders.tasks import orders_refund_due_task
+
+        orders_refund_due_task.using(run_after=at).enqueue()
+
+    transaction.on_commit(enqueue)
+
+
 def order_escrow_released(*, reference: str) -> Order | None:
     """Payments released the order's escrow on its own (the automatic release): a shipped
     or delivered order is completed. Idempotent."""
@@ -1286,9 +1333,14 @@ def _refund_amount(order: Order, amount_fen: Any, *, field: str = "amount_fen") 
 
 
 @transaction.atomic
-def order_refund_request(*, order: Order, actor: Any, amount_fen: int, reason: str) -> Order:
-    """The buyer asks for ``amount_fen`` back (all or part). A delivered order's automatic
-    completion waits: the seller has ``ORDERS_AUTO_CONFIRM_DAYS`` to answer."""
+def order_refund_request(
+    *, order: Order, actor: Any, amount_fen: int, reason: str, now: datetime | None = None
+) -> Order:
+    """The buyer asks for ``amount_fen`` back (all or part). The seller has
+    ``ORDERS_REFUND_ANSWER_DAYS`` to refund or refuse; unanswered, the request is granted
+    by itself (:func:`orders_refund_due`). Meanwhile the escrow is held: its automatic
+    release waits for the answer, so silence never pays the seller."""
+    now = now or timezone.now()
     order = _order_locked(order)
     if not states.allowed("request_refund", status=order.status):
         return order_transition(order=order, action="request_refund", actor=actor)  # raises
@@ -1296,13 +1348,22 @@ def order_refund_request(*, order: Order, actor: Any, amount_fen: int, reason: s
     order.refund_requested_fen = _refund_amount(order, amount_fen)
     order.refund_reason = reason
     order.refund_from_status = order.status
-    fields = ["refund_requested_fen", "refund_reason", "refund_from_status"]
-    if order.status == OrderStatus.DELIVERED:
-        _schedule_release(
-            order, at=timezone.now() + timedelta(days=auto_confirm_days()), actor=actor
-        )
-        fields.append("auto_complete_at")
+    order.refund_due_at = now + timedelta(days=refund_answer_days())
+    order.auto_complete_at = None
+    fields = [
+        "refund_requested_fen",
+        "refund_reason",
+        "refund_from_status",
+        "refund_due_at",
+        "auto_complete_at",
+    ]
+    payments.escrow_hold(
+        reference=order.reference,
+        idempotency_key=f"orders.hold:{order.pk}:{order.refund_due_at.isoformat()}",
+        actor=actor,
+    )
     order_transition(order=order, action="request_refund", actor=actor, note=reason, fields=fields)
+    _enqueue_refund_due(order.refund_due_at)
     _tell(
         order,
         kind="order.refund_requested",
@@ -1347,12 +1408,13 @@ def order_refund(
         return order  # the same request again (its key was used): it was refunded before
     order.refunded_fen += amount_fen
     order.refund_requested_fen = 0
+    order.refund_due_at = None
     order_transition(
         order=order,
         action=action,
         actor=actor,
         note=_("%(amount)s refunded. %(reason)s") % {"amount": Money(amount_fen), "reason": reason},
-        fields=["refunded_fen", "refund_requested_fen"],
+        fields=["refunded_fen", "refund_requested_fen", "refund_due_at"],
     )
     if order.sales_posted:
         _sales_refund(order, actor=actor)
@@ -1373,13 +1435,19 @@ def order_refund(
 
 
 def _after_refund_return(order: Order, *, actor: Any) -> None:
-    """An order back in ``delivered`` whose escrow was released meanwhile (the automatic
-    release ran while a refund was being decided) completes now."""
+    """An order back in ``delivered`` after a refund request: the buyer's time to confirm
+    starts again (the escrow was held while the seller decided). One whose escrow was
+    released meanwhile (by staff, or before escrows were held) completes now."""
     if order.status != OrderStatus.DELIVERED:
         return
     status = payment_selectors.payment_status(reference=order.reference)
     if status.status == EscrowStatus.RELEASED:
         _complete_locked(order, actor=actor, note="escrow released during the refund request")
+    elif status.status == EscrowStatus.HELD and order.auto_complete_at is None:
+        _schedule_release(
+            order, at=timezone.now() + timedelta(days=auto_confirm_days()), actor=actor
+        )
+        order.save(update_fields=["auto_complete_at", "updated_at"])
 
 
 @transaction.atomic
@@ -1387,12 +1455,13 @@ def order_refund_decline(*, order: Order, actor: Any, note: str) -> Order:
     order = _order_locked(order)
     note = _text(note, field="note", max_length=NOTE_MAX, required=True)
     order.refund_requested_fen = 0
+    order.refund_due_at = None
     order_transition(
         order=order,
         action="decline_refund",
         actor=actor,
         note=note,
-        fields=["refund_requested_fen"],
+        fields=["refund_requested_fen", "refund_due_at"],
     )
     _after_refund_return(order, actor=actor)
     _tell(

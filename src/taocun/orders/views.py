@@ -10,6 +10,7 @@ needed.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -225,6 +226,9 @@ def _detail(request: HttpRequest, order_id: int, *, seller: bool) -> HttpRespons
             "actions": actions_for(status=order.status, roles=roles),
             "desk": seller,
             "refundable": Money(order.refundable_fen),
+            # One key per page shown: a refund posted twice (a double tap, a retry after a
+            # lost answer) pays once.
+            "form_key": uuid.uuid4().hex,
         },
     )
 
@@ -245,6 +249,19 @@ def _fen(text: str | None, field: str) -> int:
     if not (text or "").strip():
         raise ValidationError(_("Enter an amount in yuan."), field=field)
     return Money.parse(text.strip(), field=field).amount_fen
+
+
+_FORM_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def _form_key(text: str | None) -> str:
+    """The one-time key a money form carries (``form_key`` of the page that showed it)."""
+    key = (text or "").strip()
+    if not _FORM_KEY.fullmatch(key):
+        raise ValidationError(
+            _("This form has expired: open the order again and repeat the refund."), field="key"
+        )
+    return key
 
 
 ACTIONS = {
@@ -297,6 +314,7 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
             actor=user,
             amount_fen=_fen(post.get("amount"), "amount"),
             reason=post.get("reason", ""),
+            idempotency_key=f"orders.page-refund:{user.pk}:{_form_key(post.get('key'))}",
         )
     else:
         services.order_refund_decline(order=order, actor=user, note=post.get("note", ""))

@@ -986,6 +986,31 @@ def escrow_schedule_release(
     return escrow
 
 
+def escrow_hold(*, reference: str, idempotency_key: str, actor: Any = None) -> Escrow:
+    """Take back an escrow's automatic release: the money stays held until someone decides
+    (the market holds it while a refund request waits for the seller's answer). A released
+    or refunded escrow is left as it is; holding twice changes nothing."""
+    params = {"reference": reference}
+    with transaction.atomic():
+        replay = _claim(key=idempotency_key, operation="escrow_hold", params=params)
+        if replay is not None:
+            return Escrow.objects.get(pk=replay)
+        escrow = _escrow_locked(reference)
+        if escrow.status == EscrowStatus.HELD and escrow.release_after is not None:
+            before = escrow.release_after
+            escrow.release_after = None
+            escrow.save(update_fields=["release_after", "updated_at"])
+            audit_record(
+                actor=actor,
+                action="escrow.hold",
+                obj=escrow,
+                before={"release_after": before.isoformat()},
+                after={"release_after": None},
+            )
+        _complete(key=idempotency_key, result_id=escrow.pk)
+    return escrow
+
+
 def escrow_release(
     *, reference: str, idempotency_key: str, now: datetime | None = None, actor: Any = None
 ) -> Escrow:

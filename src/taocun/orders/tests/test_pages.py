@@ -109,12 +109,48 @@ def test_buyer_confirms_receipt_on_the_order_page(client_for, paid_order, keeper
     assert "completed" in me.get("/orders/").content.decode()
 
 
-def test_seller_refunds_part_in_yuan(client_for, paid_order, keeper):
-    english(client_for(keeper)).post(
-        f"/orders/{paid_order.pk}/refund/", {"amount": "9.90", "reason": "少发一个"}
-    )
+def _form_key(page: str) -> str:
+    return re.search(r'name="key" value="([0-9a-f]{32})"', page)[1]
+
+
+def test_seller_refunds_part_in_yuan_once_however_often_the_form_is_sent(
+    client_for, paid_order, keeper
+):
+    seller = english(client_for(keeper))
+    key = _form_key(seller.get(f"/orders/desk/{paid_order.pk}/").content.decode())
+    form = {"amount": "9.90", "reason": "少发一个", "key": key}
+    for _attempt in range(2):  # a double tap, or a retry after a lost answer
+        response = seller.post(f"/orders/{paid_order.pk}/refund/", form)
+        assert response.status_code == 302
     paid_order.refresh_from_db()
     assert paid_order.refunded_fen == 990 and paid_order.status == S.PAID
+    # A second refund is a new form, with its own key.
+    key = _form_key(seller.get(f"/orders/desk/{paid_order.pk}/").content.decode())
+    seller.post(f"/orders/{paid_order.pk}/refund/", {**form, "key": key})
+    paid_order.refresh_from_db()
+    assert paid_order.refunded_fen == 1980
+
+
+def test_the_order_page_says_when_an_unanswered_refund_request_is_granted(
+    client_for, paid_order, buyer
+):
+    me = english(client_for(buyer))
+    me.post(f"/orders/{paid_order.pk}/refund-request/", {"amount": "5", "reason": "烂了"})
+    paid_order.refresh_from_db()
+    assert paid_order.status == S.REFUND_REQUESTED and paid_order.refund_due_at
+    page = me.get(f"/orders/{paid_order.pk}/").content.decode()
+    assert "Seller answers by" in page and "without an answer, the refund is granted" in page
+
+
+def test_a_refund_form_without_its_key_refunds_nothing(client_for, paid_order, keeper):
+    seller = english(client_for(keeper))
+    for key in (None, "", "x" * 32, "../" + "0" * 29):
+        form = {"amount": "9.90", "reason": "少发一个"} | ({"key": key} if key is not None else {})
+        response = seller.post(f"/orders/{paid_order.pk}/refund/", form)
+        assert response.status_code == 400
+        assert "This form has expired" in response.content.decode()
+    paid_order.refresh_from_db()
+    assert paid_order.refunded_fen == 0
 
 
 def test_another_buyers_order_is_403_and_audited(client_for, paid_order):

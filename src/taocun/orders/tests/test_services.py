@@ -548,6 +548,103 @@ def test_the_payments_automatic_release_completes_the_order(paid_order, keeper, 
     assert SalesOrder.objects.filter(order_id=str(order.pk)).exists()
 
 
+def _delivered(order, keeper):
+    order = services.order_ship(order=order, actor=keeper, carrier="EMS", tracking_number="E")
+    return services.order_deliver(order=order, actor=keeper)
+
+
+def test_an_unanswered_refund_request_is_granted_and_never_pays_the_seller(
+    paid_order, keeper, buyer, settings, run_on_commit
+):
+    settings.ORDERS_AUTO_CONFIRM_DAYS = 3
+    settings.ORDERS_REFUND_ANSWER_DAYS = 5
+    order = _delivered(paid_order, keeper)
+    asked = timezone.now()
+    order = services.order_refund_request(
+        order=order, actor=buyer, amount_fen=990, reason="烂了三个", now=asked
+    )
+    assert order.refund_due_at == asked + timedelta(days=5) and order.auto_complete_at is None
+    escrow = Escrow.objects.get(reference=order.reference)
+    assert escrow.release_after is None  # held while the seller decides
+
+    # The delivery's confirmation time passes: neither sweep pays the seller.
+    later = asked + timedelta(days=4)
+    assert run_on_commit(payments.escrow_release_due, now=later) == []
+    assert services.orders_complete_due(now=later) == []
+    assert services.orders_refund_due(now=later) == []
+
+    # The seller's time to answer runs out: the buyer gets the asked part back, the order
+    # goes on as delivered, and its confirmation time starts again.
+    due = asked + timedelta(days=5, seconds=1)
+    with translation.override("en"):
+        assert services.orders_refund_due(now=due) == [order.pk]
+    assert services.orders_refund_due(now=due) == []  # a second sweep changes nothing
+    order.refresh_from_db()
+    assert (order.status, order.refunded_fen, order.refund_due_at) == (S.DELIVERED, 990, None)
+    assert order.auto_complete_at is not None
+    escrow.refresh_from_db()
+    assert (escrow.status, escrow.refunded_fen) == (EscrowStatus.HELD, 990)
+    assert escrow.release_after == order.auto_complete_at
+    assert statuses(order)[-1] == (S.REFUND_REQUESTED, S.DELIVERED)
+    event = OrderEvent.objects.filter(order=order).order_by("id").last()
+    assert (event.actor, event.actor_label) == (None, services.SYSTEM)
+    assert "did not answer" in event.note
+    assert payment_selectors.ledger_check() == []
+
+
+def test_an_unanswered_full_refund_of_an_unshipped_order_returns_its_stock(
+    paid_order, buyer, settings
+):
+    settings.ORDERS_REFUND_ANSWER_DAYS = 2
+    order = services.order_refund_request(
+        order=paid_order, actor=buyer, amount_fen=paid_order.total_fen, reason="不要了"
+    )
+    assert services.orders_refund_due(now=timezone.now() + timedelta(days=2, seconds=1)) == [
+        order.pk
+    ]
+    order.refresh_from_db()
+    assert order.status == S.REFUNDED and order.stock_released
+    assert stock(order.lines.get().variant) == 10
+    assert Escrow.objects.get(reference=order.reference).status == EscrowStatus.REFUNDED
+
+
+def test_the_sweeps_run_from_cron(paid_order, buyer, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.ORDERS_REFUND_ANSWER_DAYS = 0
+    services.order_refund_request(order=paid_order, actor=buyer, amount_fen=100, reason="小")
+    out = StringIO()
+    call_command("orders", "refund-due", stdout=out)
+    call_command("orders", "complete-due", stdout=out)
+    call_command("orders", "expire", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "1 refund request(s) granted",
+        "0 order(s) completed",
+        "0 checkout(s) cancelled",
+    ]
+    paid_order.refresh_from_db()
+    assert (paid_order.status, paid_order.refunded_fen) == (S.PAID, 100)
+
+
+def test_an_answered_refund_request_is_not_granted_again(paid_order, keeper, buyer, settings):
+    settings.ORDERS_AUTO_CONFIRM_DAYS = 3
+    order = _delivered(paid_order, keeper)
+    order = services.order_refund_request(order=order, actor=buyer, amount_fen=500, reason="小")
+    order = services.order_refund_decline(order=order, actor=keeper, note="都是好的")
+    assert order.status == S.DELIVERED and order.refund_due_at is None
+    assert services.orders_refund_due(now=timezone.now() + timedelta(days=30)) == []
+    # The buyer's confirmation time starts again and ends in the seller's favour.
+    escrow = Escrow.objects.get(reference=order.reference)
+    assert escrow.release_after == order.auto_complete_at is not None
+    assert services.orders_complete_due(now=order.auto_complete_at + timedelta(seconds=1)) == [
+        order.pk
+    ]
+    order.refresh_from_db()
+    assert order.status == S.COMPLETED and order.refunded_fen == 0
+
+
 def test_every_transition_is_audited(paid_order, keeper):
     services.order_ship(order=paid_order, actor=keeper, carrier="EMS", tracking_number="E")
     entry = AuditEntry.objects.filter(action="order.ship").get()

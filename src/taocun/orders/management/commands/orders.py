@@ -1,4 +1,5 @@
-"""``taocun orders expire|complete-due``: the sweeps of the orders tasks, for cron."""
+"""``taocun orders expire|complete-due|refund-due``: the sweeps of the orders tasks, for
+cron."""
 
 from django.utils import timezone
 
@@ -17,12 +18,18 @@ class Command(TaocunCommand):
         actions.add_parser(
             "complete-due", help="Complete delivered orders whose confirmation time passed."
         )
+        actions.add_parser(
+            "refund-due", help="Grant refund requests their sellers did not answer in time."
+        )
 
     def handle(self, *args, action: str, **options) -> None:
         now = timezone.now()
         if action == "expire":
             done = services.checkouts_expire_due(now=now)
             self.stdout.write(f"{len(done)} checkout(s) cancelled")
-        else:
+        elif action == "complete-due":
             done = services.orders_complete_due(now=now)
             self.stdout.write(f"{len(done)} order(s) completed")
+        else:
+            done = services.orders_refund_due(now=now)
+            self.stdout.write(f"{len(done)} refund request(s) granted")
