@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 SYSTEM = "system:orders"
 DEFAULT_AUTO_CONFIRM_DAYS = 10
 DEFAULT_REFUND_ANSWER_DAYS = 5
+DEFAULT_SHIPPED_CONFIRM_DAYS = 15
 SALES_PLATFORM = "taocun"
 NOTE_MAX = 300
 
@@ -74,6 +75,13 @@ class InvalidTransition(Conflict):
 
 def auto_confirm_days() -> int:
     return int(getattr(settings, "ORDERS_AUTO_CONFIRM_DAYS", DEFAULT_AUTO_CONFIRM_DAYS))
+
+
+def shipped_confirm_days() -> int:
+    """Days after shipping before an order nobody marked delivered completes by itself."""
+    return int(
+        getattr(settings, "ORDERS_AUTO_CONFIRM_AFTER_SHIPPING_DAYS", DEFAULT_SHIPPED_CONFIRM_DAYS)
+    )
 
 
 def refund_answer_days() -> int:
@@ -1084,6 +1092,9 @@ def order_accept(*, order: Order, actor: Any) -> Order:
 
 @transaction.atomic
 def order_ship(*, order: Order, actor: Any, carrier: str, tracking_number: str) -> Order:
+    """The parcel left with ``carrier``. Should nobody mark it delivered, the order completes
+    by itself ``ORDERS_AUTO_CONFIRM_AFTER_SHIPPING_DAYS`` later (delivery sets a nearer
+    time), so a lost delivery scan never leaves the seller's money held for ever."""
     carrier = _text(carrier, field="carrier", max_length=40, required=True)
     tracking_number = _text(tracking_number, field="tracking_number", max_length=40, required=True)
     order = _order_locked(order)
@@ -1092,12 +1103,17 @@ def order_ship(*, order: Order, actor: Any, carrier: str, tracking_number: str) 
     order.shipped_at = timezone.now()
     if order.accepted_at is None:
         order.accepted_at = order.shipped_at
+    if not states.allowed("ship", status=order.status):
+        return order_transition(order=order, action="ship", actor=actor)  # raises
+    _schedule_release(
+        order, at=order.shipped_at + timedelta(days=shipped_confirm_days()), actor=actor
+    )
     order_transition(
         order=order,
         action="ship",
         actor=actor,
         note=f"{carrier} {tracking_number}",
-        fields=["carrier", "tracking_number", "shipped_at", "accepted_at"],
+        fields=["carrier", "tracking_number", "shipped_at", "accepted_at", "auto_complete_at"],
     )
     _tell(
         order,
@@ -1238,15 +1254,16 @@ def order_confirm(*, order: Order, actor: Any) -> Order:
 
 
 def orders_complete_due(*, now: datetime) -> list[int]:
-    """Complete every delivered order whose confirmation time has passed."""
+    """Complete every shipped or delivered order whose confirmation time has passed."""
+    waiting = (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
     done = []
-    for pk in Order.objects.filter(
-        status=OrderStatus.DELIVERED, auto_complete_at__lte=now
-    ).values_list("pk", flat=True):
+    for pk in Order.objects.filter(status__in=waiting, auto_complete_at__lte=now).values_list(
+        "pk", flat=True
+    ):
         try:
             with transaction.atomic():
                 order = _order_locked(pk)
-                if order.status != OrderStatus.DELIVERED or order.auto_complete_at > now:
+                if order.status not in waiting or order.auto_complete_at > now:
                     continue
                 _complete_locked(order, actor=SYSTEM, note="automatic confirmation")
         except ApplicationError as error:
@@ -1435,18 +1452,18 @@ def order_refund(
 
 
 def _after_refund_return(order: Order, *, actor: Any) -> None:
-    """An order back in ``delivered`` after a refund request: the buyer's time to confirm
-    starts again (the escrow was held while the seller decided). One whose escrow was
-    released meanwhile (by staff, or before escrows were held) completes now."""
-    if order.status != OrderStatus.DELIVERED:
+    """An order back in ``shipped`` or ``delivered`` after a refund request: the buyer's
+    time to confirm starts again (the escrow was held while the seller decided). One whose
+    escrow was released meanwhile (by staff, or before escrows were held) completes now."""
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
         return
     status = payment_selectors.payment_status(reference=order.reference)
     if status.status == EscrowStatus.RELEASED:
         _complete_locked(order, actor=actor, note="escrow released during the refund request")
     elif status.status == EscrowStatus.HELD and order.auto_complete_at is None:
-        _schedule_release(
-            order, at=timezone.now() + timedelta(days=auto_confirm_days()), actor=actor
-        )
+        delivered = order.status == OrderStatus.DELIVERED
+        days = auto_confirm_days() if delivered else shipped_confirm_days()
+        _schedule_release(order, at=timezone.now() + timedelta(days=days), actor=actor)
         order.save(update_fields=["auto_complete_at", "updated_at"])
 
 

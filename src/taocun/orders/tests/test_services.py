@@ -534,6 +534,49 @@ def test_delivered_orders_complete_by_themselves(paid_order, keeper, settings):
     assert SalesOrder.objects.filter(order_id=str(order.pk)).exists()
 
 
+def test_a_shipped_order_nobody_marks_delivered_completes_by_itself(
+    paid_order, keeper, settings, run_on_commit
+):
+    settings.ORDERS_AUTO_CONFIRM_AFTER_SHIPPING_DAYS = 15
+    order = services.order_ship(order=paid_order, actor=keeper, carrier="EMS", tracking_number="E")
+    assert order.auto_complete_at == order.shipped_at + timedelta(days=15)
+    escrow = Escrow.objects.get(reference=order.reference)
+    assert escrow.release_after == order.auto_complete_at
+    assert services.orders_complete_due(now=order.shipped_at + timedelta(days=14)) == []
+
+    done = services.orders_complete_due(now=order.auto_complete_at + timedelta(seconds=1))
+
+    assert done == [order.pk]
+    order.refresh_from_db()
+    assert order.status == S.COMPLETED
+    assert Escrow.objects.get(reference=order.reference).status == EscrowStatus.RELEASED
+    assert SalesOrder.objects.filter(order_id=str(order.pk)).exists()
+
+
+def test_delivery_sets_the_nearer_confirmation_time(paid_order, keeper, settings):
+    settings.ORDERS_AUTO_CONFIRM_AFTER_SHIPPING_DAYS = 15
+    settings.ORDERS_AUTO_CONFIRM_DAYS = 3
+    order = services.order_ship(order=paid_order, actor=keeper, carrier="EMS", tracking_number="E")
+    order = services.order_deliver(order=order, actor=keeper)
+    assert order.auto_complete_at == order.delivered_at + timedelta(days=3)
+    escrow = Escrow.objects.get(reference=order.reference)
+    assert escrow.release_after == order.auto_complete_at
+
+
+def test_a_declined_refund_of_a_shipped_order_restarts_its_clock(
+    paid_order, keeper, buyer, settings
+):
+    settings.ORDERS_AUTO_CONFIRM_AFTER_SHIPPING_DAYS = 15
+    order = services.order_ship(order=paid_order, actor=keeper, carrier="EMS", tracking_number="E")
+    order = services.order_refund_request(order=order, actor=buyer, amount_fen=100, reason="慢")
+    assert order.auto_complete_at is None
+    assert Escrow.objects.get(reference=order.reference).release_after is None
+    assert services.orders_complete_due(now=timezone.now() + timedelta(days=60)) == []
+    order = services.order_refund_decline(order=order, actor=keeper, note="在路上")
+    assert order.status == S.SHIPPED and order.auto_complete_at is not None
+    assert Escrow.objects.get(reference=order.reference).release_after == order.auto_complete_at
+
+
 def test_the_payments_automatic_release_completes_the_order(paid_order, keeper, run_on_commit):
     order = services.order_ship(order=paid_order, actor=keeper, carrier="EMS", tracking_number="E")
     order = services.order_deliver(order=order, actor=keeper)

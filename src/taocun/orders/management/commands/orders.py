@@ -16,7 +16,8 @@ class Command(TaocunCommand):
             "expire", help="Cancel checkouts not paid in time and release their stock."
         )
         actions.add_parser(
-            "complete-due", help="Complete delivered orders whose confirmation time passed."
+            "complete-due",
+            help="Complete shipped or delivered orders whose confirmation time passed.",
         )
         actions.add_parser(
             "refund-due", help="Grant refund requests their sellers did not answer in time."
