@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.utils.translation import gettext as _
 
 from taocun.labels.engine import (
     Cluster,
@@ -37,6 +38,7 @@ from taocun.labels.engine import (
 )
 from taocun.labels.rulesets import RuleSet, Window
 from taocun.labels.sources import Source
+from taocun.sales.platforms import platform_names
 
 Progress = Callable[[int, str], None]
 
@@ -76,11 +78,44 @@ class EvaluationOutcome:
         labeled = self.villages.filter(pc.equal(self.villages.column("labeled"), True))
         return int(pc.sum(labeled.column("sales_fen")).as_py() or 0)
 
+    @property
+    def warnings(self) -> list[str]:
+        """What makes the result doubtful though nothing failed: a window with no sales at
+        all (a cut-off before the data, orders not imported), or sales only on platforms
+        the rule set does not count."""
+        start, cutoff = self.window.start.isoformat(), self.window.cutoff.isoformat()
+        if not _sum(self.villages, "all_sales_fen"):
+            return [
+                _(
+                    "No sales at all from %(start)s to %(cutoff)s: no order of any platform "
+                    "was paid in the window. Check the cut-off date and that the orders were "
+                    "imported."
+                )
+                % {"start": start, "cutoff": cutoff}
+            ]
+        if not _sum(self.villages, "sales_fen"):
+            return [
+                _(
+                    "From %(start)s to %(cutoff)s every sale is on a platform this rule set "
+                    "does not count (it counts %(platforms)s)."
+                )
+                % {
+                    "start": start,
+                    "cutoff": cutoff,
+                    "platforms": platform_names(self.rules.counted_platforms or ()),
+                }
+            ]
+        return []
+
     def village_rows(self) -> list[dict]:
         return self.villages.to_pylist()
 
     def town_rows(self) -> list[dict]:
         return self.towns.to_pylist()
+
+
+def _sum(table: pa.Table, column: str) -> int:
+    return int(pc.sum(table.column(column)).as_py() or 0)
 
 
 def _count_true(table: pa.Table, column: str) -> int:

@@ -37,6 +37,12 @@ class Evaluation(TimeStampedModel):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     progress_note = models.CharField(_("progress note"), max_length=200, blank=True)
     error = models.TextField(_("error"), blank=True)
+    warnings = models.JSONField(
+        _("warnings"),
+        default=list,
+        blank=True,
+        help_text=_("What makes a finished evaluation doubtful, e.g. a window with no sales."),
+    )
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     requested_by = models.ForeignKey(

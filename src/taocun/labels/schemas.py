@@ -45,6 +45,9 @@ class EvaluationOut(Schema):
     progress: int = Field(description="Per cent done, 0–100")
     progress_note: str
     error: str = Field(description="Why it failed; empty unless status is failed")
+    warnings: list[str] = Field(
+        description="What makes a finished evaluation doubtful (a window with no sales …)"
+    )
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -304,8 +304,10 @@ def evaluation_store(
         evaluation.clusters = len(outcome.clusters)
         evaluation.sales_fen = outcome.labeled_sales_fen
         evaluation.criteria_layout = criteria_layout(outcome.villages, outcome.rules)
+        evaluation.warnings = outcome.warnings
         evaluation.save(
             update_fields=[
+                "warnings",
                 "status",
                 "progress",
                 "progress_note",

@@ -112,6 +112,24 @@ def test_no_store(platform):
     assert "stored" not in out and not Evaluation.objects.exists()
 
 
+def test_a_window_with_no_sales_is_stored_with_a_warning(platform, client):
+    out, err = labels(
+        "evaluate", "--rules", TINY, "--cutoff", "2010-06-30", "--no-progress", "--language", "en"
+    )
+    assert "0 labelled" in out
+    assert err.startswith("Warning: No sales at all from 2009-07-01 to 2010-06-30")
+    evaluation = Evaluation.objects.get()
+    assert evaluation.status == EvaluationStatus.DONE
+    assert evaluation.warnings == [err.removeprefix("Warning: ").strip()]
+    body = client.get(f"/api/v1/labels/evaluations/{evaluation.pk}").json()
+    assert body["warnings"] == evaluation.warnings
+    page = client.get(f"/labels/evaluations/{evaluation.pk}/").content.decode()
+    assert 'class="alert alert-warning"' in page
+    # A window with sales has nothing to warn about.
+    _out, err = labels("evaluate", "--rules", TINY, "--no-progress", "--language", "en")
+    assert err == "" and Evaluation.objects.latest("pk").warnings == []
+
+
 @pytest.mark.parametrize(
     "args",
     [

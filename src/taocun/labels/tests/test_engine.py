@@ -8,6 +8,7 @@ import datetime as dt
 import math
 
 import pytest
+from django.utils import translation
 
 from taocun.labels.tests.conftest import Evaluated
 
@@ -177,6 +178,14 @@ def test_a_cutoff_with_no_data_fails_every_village_with_clear_gaps(evaluate):
     assert village["household_share_gap"] == 20
     assert not any(row["labeled"] for row in result.outcome.town_rows())
     assert result.outcome.clusters == []
+    with translation.override("en"):
+        (warning,) = result.outcome.warnings
+    assert warning.startswith("No sales at all from 2009-07-01 to 2010-06-30")
+
+
+def test_an_evaluation_with_sales_says_nothing_doubtful(evaluate):
+    result = evaluate("tiny-2019", dt.date(2019, 6, 30))
+    assert result.outcome.warnings == []
 
 
 def test_the_published_2019_thresholds_met_exactly(evaluate):

@@ -262,6 +262,8 @@ class Command(TaocunCommand):
         )
         if run.evaluation is not None:
             self.stdout.write(_("stored as evaluation %(id)s") % {"id": run.evaluation.pk})
+        for warning in outcome.warnings:
+            self.stderr.write(_("Warning: %(warning)s") % {"warning": warning})
         if options["out"]:
             paths = evaluation_write_csv(outcome=outcome, directory=options["out"])
             self.stdout.write(
