@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,6 +116,52 @@ def evaluation_fail(*, evaluation: Evaluation, error: BaseException | str) -> No
         message,
         now,
     )
+
+
+DEFAULT_STALE_MINUTES = 60
+
+
+def stale_minutes() -> int:
+    """Minutes without progress after which a running evaluation's worker is taken for
+    dead (``LABELS_EVALUATION_STALE_MINUTES``)."""
+    return int(getattr(settings, "LABELS_EVALUATION_STALE_MINUTES", DEFAULT_STALE_MINUTES))
+
+
+def evaluations_fail_stale(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail the running evaluations whose worker stopped without a word (killed, out of
+    memory, the machine restarted): no progress for ``stale_minutes()``. Nothing of them
+    was stored (an evaluation stores all or nothing), so marking them failed is all there is
+    to undo; they can be requested again. Run before each request and by
+    ``taocun labels fail-stale``; an evaluation that does finish afterwards is stored as
+    done all the same."""
+    now = now or timezone.now()
+    limit = now - dt.timedelta(minutes=stale_minutes())
+    failed = []
+    stale = Evaluation.objects.filter(status=EvaluationStatus.RUNNING, updated_at__lt=limit)
+    for pk, updated_at in stale.values_list("pk", "updated_at"):
+        message = _(
+            "The evaluation stopped without finishing: no progress since %(since)s (more than "
+            "%(minutes)d minutes; the worker was probably stopped). Nothing of it was stored; "
+            "request it again."
+        ) % {
+            "since": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M"),
+            "minutes": stale_minutes(),
+        }
+        # Only if nothing moved it since it was read: a late progress report wins.
+        done = Evaluation.objects.filter(
+            pk=pk, status=EvaluationStatus.RUNNING, updated_at=updated_at
+        ).update(status=EvaluationStatus.FAILED, error=message, finished_at=now, updated_at=now)
+        if done:
+            audit_record(
+                actor="system:labels",
+                action="labels.evaluation_stale",
+                object_type="labels.evaluation",
+                object_id=pk,
+                before={"status": EvaluationStatus.RUNNING},
+                after={"status": EvaluationStatus.FAILED},
+            )
+            failed.append(pk)
+    return failed
 
 
 def _village_columns(
@@ -421,6 +468,7 @@ def evaluation_request(*, actor, rules: str, cutoff: dt.date | None = None) -> E
             _("Background evaluations use shipped rule sets; run a custom file from the CLI."),
             field="rules",
         )
+    evaluations_fail_stale()
     with transaction.atomic():
         evaluation = evaluation_start(
             actor=actor, rules=rule_set, cutoff=cutoff, status=EvaluationStatus.QUEUED

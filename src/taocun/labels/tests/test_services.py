@@ -382,3 +382,37 @@ def test_the_main_platform_is_explained_by_name_not_code():
         )
     with translation.override("zh-hans"):
         assert gap_sentence([main]) == "还需以淘宝、天猫为主营平台"
+
+
+def test_an_evaluation_whose_worker_stopped_is_failed_not_left_running(platform, settings):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from taocun.labels.services import evaluations_fail_stale
+
+    settings.LABELS_EVALUATION_STALE_MINUTES = 30
+    started = timezone.now()
+    stopped = services.evaluation_start(actor=None, rules=rules_named("tiny-2019"))
+    services.evaluation_progress(evaluation=stopped, percent=40, note="villages")
+    alive = services.evaluation_start(actor=None, rules=rules_named("tiny-2019"))
+    Evaluation.objects.filter(pk=stopped.pk).update(updated_at=started - timedelta(minutes=31))
+
+    with translation.override("en"):
+        assert evaluations_fail_stale(now=started) == [stopped.pk]
+    assert evaluations_fail_stale(now=started) == []
+    stopped.refresh_from_db()
+    assert stopped.status == EvaluationStatus.FAILED and stopped.progress == 40
+    assert stopped.error.startswith("The evaluation stopped without finishing")
+    assert not VillageResult.objects.filter(evaluation=stopped).exists()
+    assert Evaluation.objects.get(pk=alive.pk).status == EvaluationStatus.RUNNING
+    assert AuditEntry.objects.filter(action="labels.evaluation_stale").count() == 1
+
+    # From cron, and before every request.
+    Evaluation.objects.filter(pk=alive.pk).update(updated_at=started - timedelta(hours=2))
+    out = StringIO()
+    call_command("labels", "fail-stale", "--language", "en", stdout=out)
+    assert out.getvalue() == "1 stopped evaluation(s) marked failed\n"
+    assert Evaluation.objects.get(pk=alive.pk).status == EvaluationStatus.FAILED

@@ -21,7 +21,7 @@ from taocun.labels.comparing import LabelChange, evaluations_compare
 from taocun.labels.explaining import village_explain
 from taocun.labels.exporting import evaluation_write_csv
 from taocun.labels.rulesets import RuleSet, rule_set_load, rule_sets_shipped
-from taocun.labels.services import evaluation_run
+from taocun.labels.services import evaluation_run, evaluations_fail_stale
 
 RECONCILE_COMMAND = "labels_reconcile"
 
@@ -54,7 +54,9 @@ class Command(TaocunCommand):
             help="language of the output (default: the site's default language)",
         )
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{rules,evaluate,explain,compare,reconcile}"
+            dest="action",
+            required=True,
+            metavar="{rules,evaluate,explain,compare,reconcile,fail-stale}",
         )
         listing = actions.add_parser(
             "rules",
@@ -125,6 +127,12 @@ class Command(TaocunCommand):
             help="list at most N villages per group (0: all; default 20)",
         )
 
+        actions.add_parser(
+            "fail-stale",
+            parents=[common],
+            help="Mark failed the running evaluations whose worker stopped (for cron).",
+        )
+
         reconciling = actions.add_parser(
             "reconcile",
             add_help=False,
@@ -138,7 +146,13 @@ class Command(TaocunCommand):
             return
         language = options.get("language")
         with translation.override(language) if language else contextlib.nullcontext():
-            getattr(self, f"_{action}")(options)
+            getattr(self, f"_{action.replace('-', '_')}")(options)
+
+    def _fail_stale(self, options: dict) -> None:
+        failed = evaluations_fail_stale()
+        self.stdout.write(
+            _("%(count)d stopped evaluation(s) marked failed") % {"count": len(failed)}
+        )
 
     # --- rules ---------------------------------------------------------------------------
 
