@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -68,6 +69,7 @@ from taocun.payments.models import (
     RefundStage,
     TransactionKind,
 )
+from taocun.payments.notify import PAYOUT_FAILED, PAYOUT_PAID, PAYOUT_REQUESTED, payout_notify
 from taocun.payments.providers import default_provider_name, provider_get
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,24 @@ def _announce(signal, **values: Any) -> None:
         signal.send_robust(sender=PaymentIntent, **values)
 
     transaction.on_commit(send)
+
+
+def _payout_tell(payout: Payout, *, kind: str) -> None:
+    """Tell the payout's seller once the change is committed (``payments.notify``).
+    Robust: a message that cannot be written is logged and never turns a committed payout
+    into an error for the caller."""
+    transaction.on_commit(
+        partial(
+            payout_notify,
+            seller_id=payout.seller_id,
+            payout_id=payout.pk,
+            kind=kind,
+            amount_fen=payout.amount_fen,
+            currency=payout.currency,
+            reason=payout.failure_reason,
+        ),
+        robust=True,
+    )
 
 
 PLATFORM_OWNER = "platform"
@@ -1326,6 +1346,7 @@ def payout_request(
             obj=payout,
             after={**params, "status": payout.status},
         )
+        _payout_tell(payout, kind=PAYOUT_REQUESTED)
         _complete(key=idempotency_key, result_id=payout.pk)
     return payout
 
@@ -1392,6 +1413,7 @@ def payout_complete(
                 before={"status": PayoutStatus.IN_TRANSIT},
                 after={"status": PayoutStatus.PAID},
             )
+            _payout_tell(locked, kind=PAYOUT_PAID)
         _complete(key=idempotency_key, result_id=locked.pk)
     return locked
 
@@ -1453,5 +1475,6 @@ def payout_fail(
                 before={"status": PayoutStatus.IN_TRANSIT},
                 after={"status": PayoutStatus.FAILED, "reason": reason},
             )
+            _payout_tell(locked, kind=PAYOUT_FAILED)
         _complete(key=idempotency_key, result_id=locked.pk)
     return locked

@@ -1,5 +1,9 @@
 """Pages and endpoints of the money core.
 
+* The seller's money page: the shop's available balance, what is held in escrow, payouts
+  on their way, the statement and the payouts, and a payout form. The form carries a
+  one-time key (``form_key``), so a payout posted twice — a double tap, a retry after a
+  lost answer — pays out once; it calls the same service as the API.
 * The sandbox's hosted pay page: what a buyer sees at a provider. It shows the amount and
   two buttons; the choice is turned into a signed notification and delivered through the
   same entry point as a provider's HTTP callback (``services.payment_callback_receive``),
@@ -10,23 +14,32 @@
 """
 
 import json
+import re
+import uuid
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from taocun.core.errors import ApplicationError, Conflict, ValidationError
 from taocun.core.money import Money
 from taocun.payments import selectors, services
-from taocun.payments.errors import CallbackRejected
+from taocun.payments.access import ShopMoney, access_payout_request, access_shop_money
+from taocun.payments.errors import CallbackRejected, IdempotencyConflict, InsufficientFunds
 from taocun.payments.models import IntentStatus
 from taocun.payments.providers.sandbox import SandboxProvider
 
 MAX_CALLBACK_FIELDS = 30
+STATEMENT_PAGE_SIZE = 50
+PAYOUTS_PAGE_SIZE = 20
 
 
 @never_cache
@@ -120,3 +133,143 @@ def _callback_fields(request: HttpRequest) -> dict[str, str]:
     if len(fields) > MAX_CALLBACK_FIELDS:
         raise CallbackRejected(_("Too many fields."), code="malformed_callback")
     return fields
+
+
+# --- the seller's money page ---------------------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def money(request: HttpRequest) -> HttpResponse:
+    """The money of the user's own shop; a POST is the payout form."""
+    found = access_shop_money(user=request.user)
+    if request.method == "POST":
+        return _payout_post(request, found)
+    return _money_page(request, found)
+
+
+@never_cache
+@login_required
+@require_GET
+def shop_money(request: HttpRequest, shop_id: int) -> HttpResponse:
+    """One shop's money, for its keepers and staff (staff have no shop of their own)."""
+    return _money_page(request, access_shop_money(user=request.user, shop_id=shop_id))
+
+
+def _fen(text: str | None, field: str) -> int:
+    if not (text or "").strip():
+        raise ValidationError(_("Enter an amount in yuan."), field=field)
+    return Money.parse(text.strip(), field=field).amount_fen
+
+
+_FORM_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def _form_key(text: str | None) -> str:
+    """The one-time key the payout form carries (``form_key`` of the page that showed it)."""
+    key = (text or "").strip()
+    if not _FORM_KEY.fullmatch(key):
+        raise ValidationError(
+            _("This form has expired: open the money page again and repeat the payout."),
+            field="key",
+        )
+    return key
+
+
+def _payout_post(request: HttpRequest, found: ShopMoney) -> HttpResponse:
+    """Request a payout of the payee's available balance; an error shows the form again
+    with the amount typed, under the field it names, and changes nothing."""
+    access_payout_request(user=request.user, money=found)
+    user, post = request.user, request.POST
+    try:
+        key = _form_key(post.get("key"))
+        amount = Money(_fen(post.get("amount"), "amount"))
+        payout = services.payout_request(
+            seller=found.payee,
+            amount=amount,
+            idempotency_key=f"payments.page-payout:{user.pk}:{key}",
+            actor=user,
+        )
+    except InsufficientFunds as caught:
+        balance = Money(caught.extra.get("balance_fen", 0))
+        error: ApplicationError = InsufficientFunds(
+            _("That is more than your available balance (%(available)s).") % {"available": balance},
+            field="amount",
+            extra=caught.extra,
+        )
+    except IdempotencyConflict:
+        # The same form sent again with another amount (after going back): not a repeat.
+        error = IdempotencyConflict(
+            _("This form was already used for another payout; enter the amount again."),
+            field="key",
+        )
+    except ValidationError as caught:
+        if caught.field not in ("amount", "key"):
+            raise
+        error = caught
+    else:
+        messages.success(
+            request,
+            _("Payout %(id)d of %(amount)s requested: it is on its way to you.")
+            % {"id": payout.pk, "amount": Money(payout.amount_fen, payout.currency)},
+        )
+        return redirect("payments:money")
+    return _money_page(
+        request, found, error=error, amount=post.get("amount", "")[:20], status=error.http_status
+    )
+
+
+def _reference_label(reference: str) -> tuple[str, str]:
+    """(label, url) of a statement line's reference: an order of the market links to its
+    page on the order desk, a payout names its number; anything else shows as it is."""
+    kind, _sep, number = reference.partition(":")
+    if not number.isdigit():
+        return reference, ""
+    if kind == "orders.order":
+        try:
+            url = reverse("orders:desk_detail", args=[int(number)])
+        except NoReverseMatch:
+            url = ""
+        return _("Order %(id)s") % {"id": number}, url
+    if kind == "payments.payout":
+        return _("Payout %(id)s") % {"id": number}, ""
+    return reference, ""
+
+
+def _money_page(
+    request: HttpRequest,
+    found: ShopMoney,
+    *,
+    error: ApplicationError | None = None,
+    amount: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    balance = selectors.seller_balance(seller=found.payee)
+    statement = Paginator(
+        selectors.seller_statement(seller=found.payee), STATEMENT_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    for entry in statement:
+        entry.reference_label, entry.reference_url = _reference_label(entry.transaction.reference)
+    payouts = Paginator(selectors.seller_payouts(seller=found.payee), PAYOUTS_PAGE_SIZE).get_page(
+        request.GET.get("payouts")
+    )
+    if amount is None:
+        amount = balance.available.yuan_text() if balance.available.amount_fen > 0 else ""
+    return render(
+        request,
+        "payments/money.html",
+        {
+            "shop": found.shop,
+            "is_keeper": found.is_keeper,
+            "may_pay_out": found.may_pay_out,
+            "balance": balance,
+            "statement": statement,
+            "payouts": payouts,
+            "error": error,
+            "amount": amount,
+            # One key per form shown: a payout posted twice pays out once.
+            "form_key": uuid.uuid4().hex,
+        },
+        status=status,
+    )
