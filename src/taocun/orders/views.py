@@ -10,8 +10,6 @@ needed.
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -26,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from taocun.core.errors import Conflict, NotFound, ValidationError
+from taocun.core.forms import form_key_check, form_key_new, yuan_to_fen
 from taocun.core.money import Money
 from taocun.market.models import Variant
 from taocun.orders import selectors, services
@@ -174,7 +173,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         except (ValidationError, Conflict) as error:
             context["error"] = error
             context["cart"] = selectors.cart_view(buyer=request.user)
-    context["key"] = uuid.uuid4().hex
+    context["key"] = form_key_new()
     status = 409 if isinstance(context["error"], Conflict) else 200
     if isinstance(context["error"], ValidationError):
         status = 400
@@ -228,7 +227,7 @@ def _detail(request: HttpRequest, order_id: int, *, seller: bool) -> HttpRespons
             "refundable": Money(order.refundable_fen),
             # One key per page shown: a refund posted twice (a double tap, a retry after a
             # lost answer) pays once.
-            "form_key": uuid.uuid4().hex,
+            "form_key": form_key_new(),
         },
     )
 
@@ -245,23 +244,10 @@ def desk_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return _detail(request, order_id, seller=True)
 
 
-def _fen(text: str | None, field: str) -> int:
-    if not (text or "").strip():
-        raise ValidationError(_("Enter an amount in yuan."), field=field)
-    return Money.parse(text.strip(), field=field).amount_fen
-
-
-_FORM_KEY = re.compile(r"[0-9a-f]{32}")
-
-
 def _form_key(text: str | None) -> str:
-    """The one-time key a money form carries (``form_key`` of the page that showed it)."""
-    key = (text or "").strip()
-    if not _FORM_KEY.fullmatch(key):
-        raise ValidationError(
-            _("This form has expired: open the order again and repeat the refund."), field="key"
-        )
-    return key
+    return form_key_check(
+        text, expired=_("This form has expired: open the order again and repeat the refund.")
+    )
 
 
 ACTIONS = {
@@ -305,14 +291,14 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
         services.order_refund_request(
             order=order,
             actor=user,
-            amount_fen=_fen(post.get("amount"), "amount"),
+            amount_fen=yuan_to_fen(post.get("amount"), "amount"),
             reason=post.get("reason", ""),
         )
     elif action == "refund":
         services.order_refund(
             order=order,
             actor=user,
-            amount_fen=_fen(post.get("amount"), "amount"),
+            amount_fen=yuan_to_fen(post.get("amount"), "amount"),
             reason=post.get("reason", ""),
             idempotency_key=f"orders.page-refund:{user.pk}:{_form_key(post.get('key'))}",
         )

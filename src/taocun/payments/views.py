@@ -14,8 +14,6 @@
 """
 
 import json
-import re
-import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from taocun.core.errors import ApplicationError, Conflict, ValidationError
+from taocun.core.forms import form_key_check, form_key_new, yuan_to_fen
 from taocun.core.money import Money
 from taocun.payments import selectors, services
 from taocun.payments.access import ShopMoney, access_payout_request, access_shop_money
@@ -157,24 +156,10 @@ def shop_money(request: HttpRequest, shop_id: int) -> HttpResponse:
     return _money_page(request, access_shop_money(user=request.user, shop_id=shop_id))
 
 
-def _fen(text: str | None, field: str) -> int:
-    if not (text or "").strip():
-        raise ValidationError(_("Enter an amount in yuan."), field=field)
-    return Money.parse(text.strip(), field=field).amount_fen
-
-
-_FORM_KEY = re.compile(r"[0-9a-f]{32}")
-
-
 def _form_key(text: str | None) -> str:
-    """The one-time key the payout form carries (``form_key`` of the page that showed it)."""
-    key = (text or "").strip()
-    if not _FORM_KEY.fullmatch(key):
-        raise ValidationError(
-            _("This form has expired: open the money page again and repeat the payout."),
-            field="key",
-        )
-    return key
+    return form_key_check(
+        text, expired=_("This form has expired: open the money page again and repeat the payout.")
+    )
 
 
 def _payout_post(request: HttpRequest, found: ShopMoney) -> HttpResponse:
@@ -184,7 +169,7 @@ def _payout_post(request: HttpRequest, found: ShopMoney) -> HttpResponse:
     user, post = request.user, request.POST
     try:
         key = _form_key(post.get("key"))
-        amount = Money(_fen(post.get("amount"), "amount"))
+        amount = Money(yuan_to_fen(post.get("amount"), "amount"))
         payout = services.payout_request(
             seller=found.payee,
             amount=amount,
@@ -269,7 +254,7 @@ def _money_page(
             "error": error,
             "amount": amount,
             # One key per form shown: a payout posted twice pays out once.
-            "form_key": uuid.uuid4().hex,
+            "form_key": form_key_new(),
         },
         status=status,
     )
