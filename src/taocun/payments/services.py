@@ -985,16 +985,7 @@ def escrow_schedule_release(
                 code="not_held",
                 field="reference",
             )
-        before = escrow.release_after
-        escrow.release_after = release_after
-        escrow.save(update_fields=["release_after", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="escrow.schedule_release",
-            obj=escrow,
-            before={"release_after": before.isoformat() if before else None},
-            after={"release_after": release_after.isoformat()},
-        )
+        _release_after_set(escrow, release_after, action="escrow.schedule_release", actor=actor)
         _complete(key=idempotency_key, result_id=escrow.pk)
 
         def enqueue() -> None:
@@ -1004,6 +995,22 @@ def escrow_schedule_release(
 
         transaction.on_commit(enqueue)
     return escrow
+
+
+def _release_after_set(
+    escrow: Escrow, release_after: datetime | None, *, action: str, actor: Any
+) -> None:
+    """Move (or, with ``None``, take back) the escrow's automatic release, audited."""
+    before = escrow.release_after
+    escrow.release_after = release_after
+    escrow.save(update_fields=["release_after", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=escrow,
+        before={"release_after": before.isoformat() if before else None},
+        after={"release_after": release_after.isoformat() if release_after else None},
+    )
 
 
 def escrow_hold(*, reference: str, idempotency_key: str, actor: Any = None) -> Escrow:
@@ -1017,16 +1024,7 @@ def escrow_hold(*, reference: str, idempotency_key: str, actor: Any = None) -> E
             return Escrow.objects.get(pk=replay)
         escrow = _escrow_locked(reference)
         if escrow.status == EscrowStatus.HELD and escrow.release_after is not None:
-            before = escrow.release_after
-            escrow.release_after = None
-            escrow.save(update_fields=["release_after", "updated_at"])
-            audit_record(
-                actor=actor,
-                action="escrow.hold",
-                obj=escrow,
-                before={"release_after": before.isoformat()},
-                after={"release_after": None},
-            )
+            _release_after_set(escrow, None, action="escrow.hold", actor=actor)
         _complete(key=idempotency_key, result_id=escrow.pk)
     return escrow
 
